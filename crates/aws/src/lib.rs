@@ -1,0 +1,1 @@
+//! Containment, eradication and recovery actions through the AWS APIs.

@@ -1,0 +1,1 @@
+//! Sigma detection engine: rule parsing, compilation, event-name index, correlations.

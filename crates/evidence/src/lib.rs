@@ -1,0 +1,1 @@
+//! Evidence integrity: hash-chained action and audit logs, hashed evidence copies.

@@ -1,0 +1,1 @@
+//! Deterministic simulated CloudTrail with planted attack scenarios and ground truth.
