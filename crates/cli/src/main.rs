@@ -1,12 +1,16 @@
 //! The `firebreak` command line: a thin layer over the library crates.
 
+mod output;
 mod respond;
+mod rules_cmd;
+mod scan;
+mod simulate_cmd;
 
 use clap::{Parser, Subcommand};
 
 /// firebreak: AWS incident response, from first alert to final report.
 #[derive(Debug, Parser)]
-#[command(name = "firebreak", version, about)]
+#[command(name = "firebreak", version, about, propagate_version = true)]
 struct Cli {
     #[command(flatten)]
     aws: respond::GlobalAwsArgs,
@@ -16,19 +20,30 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Match Sigma rules over CloudTrail logs (files, folders, .json.gz, stdin).
+    Scan(scan::ScanArgs),
+    /// List or check rules.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
+    /// Generate realistic CloudTrail with planted attack scenarios.
+    Simulate(simulate_cmd::SimulateArgs),
     #[command(flatten)]
     Respond(respond::RespondCommand),
 }
 
 fn main() {
     let cli = Cli::parse();
-    let code = match cli.command {
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Simulate(args) => simulate_cmd::run(args),
         Command::Respond(cmd) => respond::run(cmd, &cli.aws),
     };
-    match code {
+    match result {
         Ok(code) => std::process::exit(code),
         Err(err) => {
-            eprintln!("firebreak: error: {err:#}");
+            let text = format!("{err:#}");
+            eprintln!("firebreak: error: {}", firebreak_events::sanitize::for_terminal(&text));
             std::process::exit(2);
         }
     }

@@ -1,0 +1,165 @@
+//! The [`Finding`] record.
+
+use firebreak_detect::Level;
+use firebreak_events::{first_string, EventFields};
+use serde::{Deserialize, Serialize};
+
+/// What a finding says about the rule that raised it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleInfo {
+    /// The rule's `id` (a UUID for Sigma rules).
+    pub id: String,
+    /// The rule's title.
+    pub title: String,
+    /// The rule's author(s), shown with every finding.
+    pub author: String,
+    /// The rule's level.
+    pub level: Level,
+    /// The rule's description.
+    pub description: String,
+    /// The rule's tags (`attack.t1078`, ...).
+    pub tags: Vec<String>,
+    /// The file the rule was loaded from (`builtin:...` for the embedded pack).
+    pub origin: String,
+}
+
+/// The fields of the matched event that a responder reads first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventSummary {
+    /// `eventID`.
+    pub event_id: Option<String>,
+    /// `eventTime`, as logged.
+    pub event_time: Option<String>,
+    /// `eventTime` in Unix milliseconds, when it parses.
+    pub event_time_ms: Option<i64>,
+    /// `eventSource`.
+    pub event_source: Option<String>,
+    /// `eventName`.
+    pub event_name: Option<String>,
+    /// `userIdentity.arn`.
+    pub principal_arn: Option<String>,
+    /// `userIdentity.type`.
+    pub principal_type: Option<String>,
+    /// `userIdentity.accessKeyId`.
+    pub access_key_id: Option<String>,
+    /// `sourceIPAddress`, as logged (not always an IP).
+    pub source_ip: Option<String>,
+    /// `userAgent`.
+    pub user_agent: Option<String>,
+    /// `recipientAccountId`, else `userIdentity.accountId`.
+    pub account_id: Option<String>,
+    /// `awsRegion`.
+    pub region: Option<String>,
+    /// `errorCode`.
+    pub error_code: Option<String>,
+}
+
+impl EventSummary {
+    /// Reads the summary fields from any event.
+    pub fn from_event<E: EventFields + ?Sized>(event: &E) -> Self {
+        let s = |path: &[&str]| first_string(event, path).map(|c| c.into_owned());
+        let event_time = s(&["eventTime"]);
+        EventSummary {
+            event_id: s(&["eventID"]),
+            event_time_ms: event.event_time_millis(),
+            event_time,
+            event_source: s(&["eventSource"]),
+            event_name: s(&["eventName"]),
+            principal_arn: s(&["userIdentity", "arn"]),
+            principal_type: s(&["userIdentity", "type"]),
+            access_key_id: s(&["userIdentity", "accessKeyId"]),
+            source_ip: s(&["sourceIPAddress"]),
+            user_agent: s(&["userAgent"]),
+            account_id: s(&["recipientAccountId"]).or_else(|| s(&["userIdentity", "accountId"])),
+            region: s(&["awsRegion"]),
+            error_code: s(&["errorCode"]),
+        }
+    }
+}
+
+/// The window of a correlation finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationWindow {
+    /// The group-by fields and their values.
+    pub group: Vec<(String, String)>,
+    /// How many events (or distinct values) the window holds.
+    pub count: u64,
+    /// First event of the window, Unix milliseconds.
+    pub first_ms: i64,
+    /// Last event of the window, Unix milliseconds.
+    pub last_ms: i64,
+    /// The `eventID`s of the events in the window.
+    pub event_ids: Vec<String>,
+}
+
+/// Whether a finding is about one event or a window of events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// One rule matched one event.
+    Event,
+    /// A correlation rule matched a window of events.
+    Correlation,
+}
+
+/// One detection: a rule and the event (or window) it matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Event or correlation.
+    pub kind: FindingKind,
+    /// The rule.
+    pub rule: RuleInfo,
+    /// The matched event (for a correlation, the window's first event where known).
+    pub event: EventSummary,
+    /// For correlations, the window.
+    pub correlation: Option<CorrelationWindow>,
+    /// The input the event came from, and its record index there.
+    pub input: Option<String>,
+    /// Record index in `input`.
+    pub record_index: Option<u64>,
+    /// The whole event as JSON text, kept only when the output format needs it.
+    pub raw_event: Option<String>,
+}
+
+impl Finding {
+    /// The finding's time: the event's time, or the correlation window's end.
+    pub fn time_ms(&self) -> Option<i64> {
+        self.correlation.as_ref().map(|c| c.last_ms).or(self.event.event_time_ms)
+    }
+
+    /// A stable identifier: rule id and event id (or window), hashed into hex.
+    pub fn stable_id(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        // FNV-1a, 64-bit: stable across runs and platforms (unlike `DefaultHasher`).
+        struct Fnv(u64);
+        impl Hasher for Fnv {
+            fn finish(&self) -> u64 {
+                self.0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                for b in bytes {
+                    self.0 ^= u64::from(*b);
+                    self.0 = self.0.wrapping_mul(0x100_0000_01b3);
+                }
+            }
+        }
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+        self.rule.id.hash(&mut h);
+        self.event.event_id.hash(&mut h);
+        if let Some(c) = &self.correlation {
+            c.first_ms.hash(&mut h);
+            c.last_ms.hash(&mut h);
+            c.group.hash(&mut h);
+        }
+        format!("{:016x}", h.finish())
+    }
+
+    /// Sort key that makes output deterministic whatever the thread scheduling.
+    pub fn sort_key(&self) -> (i64, &str, &str) {
+        (
+            self.time_ms().unwrap_or(i64::MIN),
+            self.rule.id.as_str(),
+            self.event.event_id.as_deref().unwrap_or(""),
+        )
+    }
+}
