@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use firebreak_detect::{LoadReport, RuleLoader, RuleSet};
+use firebreak_detect::{LoadReport, RuleKind, RuleLoader, RuleOutcome, RuleSet};
 use firebreak_events::sanitize::{for_csv_cell, for_terminal};
 
 use crate::output::ListingArgs;
@@ -57,7 +57,7 @@ pub fn load_rules_with_report(source: &RuleSourceArgs) -> anyhow::Result<(RuleSe
 /// Loads the rules for a scan; with `verbose`, says on stderr how many could not be used.
 pub fn load_rules(source: &RuleSourceArgs, verbose: bool) -> anyhow::Result<RuleSet> {
     let (set, report) = load_rules_with_report(source)?;
-    let errors = report.rules.iter().filter(|r| r.outcome.is_error()).count();
+    let errors = report.rules.iter().filter(|r| matches!(r.outcome, RuleOutcome::Error(_))).count();
     if verbose && errors > 0 {
         eprintln!("firebreak: {errors} rule(s) could not be used; `firebreak rules check` says why");
     }
@@ -76,7 +76,14 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<i32> {
                 .rules()
                 .iter()
                 .map(|m| {
-                    [m.id.clone(), m.title.clone(), m.level.to_string(), m.author.clone(), m.kind_name().to_string(), m.origin.clone()]
+                    [
+                        m.id.clone(),
+                        m.title.clone(),
+                        m.level.to_string(),
+                        m.author.clone().unwrap_or_default(),
+                        match m.kind { RuleKind::Single => "single", RuleKind::Correlation(_) => "correlation" }.to_string(),
+                        m.origin.clone(),
+                    ]
                 })
                 .collect();
             write_rows(&listing, &["id", "title", "level", "author", "kind", "source"], &rows)?;
@@ -84,29 +91,17 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<i32> {
         }
         RulesCommand::Check { source, listing } => {
             let (_, report) = load_rules_with_report(&source)?;
-            let mut bad = 0;
-            let rows: Vec<[String; 6]> = report
+            let rows: Vec<[String; 5]> = report
                 .rules
                 .iter()
                 .map(|r| {
-                    if r.outcome.is_error() {
-                        bad += 1;
-                    }
-                    [
-                        r.outcome.label().to_string(),
-                        r.id.clone().unwrap_or_default(),
-                        r.title.clone().unwrap_or_default(),
-                        r.origin.clone(),
-                        r.outcome.reason().unwrap_or_default().to_string(),
-                        String::new(),
-                    ]
+                    let (status, reason) = outcome_text(&r.outcome);
+                    [status.to_string(), r.id.clone(), r.title.clone(), r.origin.clone(), reason]
                 })
                 .collect();
-            let rows: Vec<[String; 5]> = rows.into_iter().map(|[a, b, c, d, e, _]| [a, b, c, d, e]).collect();
             write_rows(&listing, &["status", "id", "title", "source", "reason"], &rows)?;
-            let ok = report.rules.iter().filter(|r| r.outcome.label() == "ok").count();
-            let skipped = report.rules.iter().filter(|r| r.outcome.label() == "skipped").count();
-            eprintln!("{ok} ok, {skipped} skipped (not CloudTrail), {bad} unusable");
+            let bad = report.rules.iter().filter(|r| matches!(r.outcome, RuleOutcome::Error(_))).count();
+            eprintln!("{} ok, {} skipped (not CloudTrail), {bad} unusable", report.ok_count(), report.skipped_count());
             Ok(if bad > 0 { 1 } else { 0 })
         }
     }
@@ -162,4 +157,13 @@ pub fn write_rows<const N: usize>(listing: &ListingArgs, header: &[&str], rows: 
     }
     out.flush()?;
     Ok(())
+}
+
+/// A rule outcome as a status word and a reason.
+fn outcome_text(outcome: &RuleOutcome) -> (&'static str, String) {
+    match outcome {
+        RuleOutcome::Ok(_) => ("ok", String::new()),
+        RuleOutcome::Skipped(reason) => ("skipped", reason.clone()),
+        RuleOutcome::Error(err) => ("error", err.to_string()),
+    }
 }

@@ -77,9 +77,9 @@ fn rule_infos(rules: &RuleSet) -> Vec<RuleInfo> {
         .map(|m| RuleInfo {
             id: m.id.clone(),
             title: m.title.clone(),
-            author: m.author.clone(),
+            author: m.author.clone().unwrap_or_else(|| "unknown".into()),
             level: m.level,
-            description: m.description.clone(),
+            description: m.description.clone().unwrap_or_default(),
             tags: m.tags.clone(),
             origin: m.origin.clone(),
         })
@@ -173,7 +173,7 @@ fn scan_one(
         let event = match CloudTrailEvent::parse(record.bytes) {
             Ok(e) => e,
             Err(err) => {
-                out.parse_errors.push(ReadError::record(&name, record.index, err.to_string()));
+                out.parse_errors.push(ReadError::for_record(&name, &record, &err));
                 return ControlFlow::Continue(());
             }
         };

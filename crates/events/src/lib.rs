@@ -4,10 +4,26 @@
 //!
 //! Values are kept exactly as they were logged: an IP field that is not an IP, a fake
 //! region or an odd `eventTime` format is data, not an error.
+//!
+//! - [`read`]: find inputs ([`discover_inputs`]) and stream their records
+//!   ([`read_file`], [`read_stream`], [`RecordReader`]).
+//! - [`event`]: [`CloudTrailEvent`], one record borrowed from its bytes, with its head
+//!   fields decoded and everything else looked up lazily through [`EventFields`].
+//! - [`sanitize`]: making attacker-controlled field text safe for terminals and CSV.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod event;
 pub mod field;
+mod head;
+mod json;
+pub mod read;
+pub mod sanitize;
 
+pub use event::{CloudTrailEvent, RecordError};
 pub use field::{EventFields, FieldValue};
+pub use read::{
+    discover_inputs, read_file, read_stream, ErrorLocation, FileReport, InputFile, InputShape, ReadError,
+    ReadErrorKind, Record, RecordReader,
+};

@@ -1,7 +1,8 @@
 //! The [`Finding`] record.
 
 use firebreak_detect::Level;
-use firebreak_events::{first_string, EventFields};
+use firebreak_events::field::first_string;
+use firebreak_events::EventFields;
 use serde::{Deserialize, Serialize};
 
 /// What a finding says about the rule that raised it.
@@ -14,6 +15,7 @@ pub struct RuleInfo {
     /// The rule's author(s), shown with every finding.
     pub author: String,
     /// The rule's level.
+    #[serde(with = "level_text")]
     pub level: Level,
     /// The rule's description.
     pub description: String,
@@ -161,5 +163,20 @@ impl Finding {
             self.rule.id.as_str(),
             self.event.event_id.as_deref().unwrap_or(""),
         )
+    }
+}
+
+/// Levels are written as their lowercase Sigma names.
+mod level_text {
+    use firebreak_detect::Level;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(level: &Level, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(level.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Level, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(|_| serde::de::Error::custom(format!("unknown level '{text}'")))
     }
 }

@@ -1,0 +1,177 @@
+//! The `firebreak` binary end to end against moto: plan, apply, re-apply, actions,
+//! rollback and refusals; state checked through independent SDK reads.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use firebreak_aws::sdk::iam;
+use firebreak_aws::{ConnectOptions, Session};
+use moto::Moto;
+
+struct Env<'a> {
+    moto: &'a Moto,
+    account: String,
+    home: tempfile::TempDir,
+}
+
+impl Env<'_> {
+    fn firebreak(&self, args: &[&str]) -> Output {
+        let role = moto::responder_role(&self.account);
+        Command::new(env!("CARGO_BIN_EXE_firebreak"))
+            .args(args)
+            .args(["--region", "us-east-1", "--role-arn", &role])
+            .env("AWS_ENDPOINT_URL", &self.moto.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("FIREBREAK_HOME", self.home.path())
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .output()
+            .expect("run firebreak")
+    }
+
+    fn session(&self) -> Session {
+        Session::connect(&ConnectOptions {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(self.moto.url.clone()),
+            static_credentials: Some(("testing".into(), "testing".into())),
+            role_arn: Some(moto::responder_role(&self.account)),
+            ..ConnectOptions::default()
+        })
+        .expect("connect to moto")
+    }
+}
+
+fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn env(moto: &Moto) -> Env<'_> {
+    Env { moto, account: moto::unique_account(), home: tempfile::tempdir().unwrap() }
+}
+
+fn key_status(session: &Session, user: &str) -> String {
+    let iam = iam::Client::new(session.sdk_config());
+    session.block_on(async {
+        let out = iam.list_access_keys().user_name(user).send().await.unwrap();
+        out.access_key_metadata()[0].status().unwrap().as_str().to_string()
+    })
+}
+
+fn user_with_key(session: &Session, user: &str, protected: bool) -> String {
+    let iam = iam::Client::new(session.sdk_config());
+    session.block_on(async {
+        let mut create = iam.create_user().user_name(user);
+        if protected {
+            create = create.tags(iam::types::Tag::builder().key("firebreak:protected").value("yes").build().unwrap());
+        }
+        create.send().await.unwrap();
+        iam.create_access_key().user_name(user).send().await.unwrap().access_key().unwrap().access_key_id().to_string()
+    })
+}
+
+#[test]
+fn contain_access_key_plan_apply_actions_rollback() {
+    let Some(moto) = Moto::shared() else { return };
+    let env = env(moto);
+    let session = env.session();
+    let key = user_with_key(&session, "alice", false);
+
+    // Plan only.
+    let out = env.firebreak(&["contain", "access-key", &key, "--revoke-sessions", "--case", "ir-1"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("iam:UpdateAccessKey") && stdout.contains("Nothing was changed"), "{stdout}");
+    assert!(stdout.contains("iam:GetAccessKeyLastUsed"), "the plan shows its reads: {stdout}");
+    assert_eq!(key_status(&session, "alice"), "Active");
+    assert!(!Path::new(&env.home.path().join("cases/ir-1")).exists(), "a plan creates no case");
+
+    // Apply.
+    let out = env.firebreak(&["contain", "access-key", &key, "--revoke-sessions", "--case", "ir-1", "--apply"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(key_status(&session, "alice"), "Inactive");
+    assert!(env.home.path().join("cases/ir-1/actions.jsonl").exists());
+
+    // Again: nothing changes.
+    let out = env.firebreak(&["contain", "access-key", &key, "--revoke-sessions", "--case", "ir-1", "--apply", "--format", "jsonl"]);
+    let (stdout, _) = text(&out);
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["changed"], 0, "{stdout}");
+
+    // Actions.
+    let out = env.firebreak(&["actions", "--case", "ir-1", "--format", "jsonl"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let records: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 3);
+    let deactivate = records.iter().find(|r| r["call"] == "iam:UpdateAccessKey").unwrap();
+    assert_eq!(deactivate["before"]["status"], "Active");
+    assert_eq!(deactivate["account"], env.account.as_str());
+    let id = deactivate["action_id"].as_u64().unwrap().to_string();
+    let out = env.firebreak(&["actions", "--case", "ir-1"]);
+    assert!(text(&out).0.contains("hash chain verified"));
+
+    // Rollback: plan, then apply.
+    let out = env.firebreak(&["rollback", &id, "--case", "ir-1"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(key_status(&session, "alice"), "Inactive");
+    let out = env.firebreak(&["rollback", &id, "--case", "ir-1", "--apply"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(key_status(&session, "alice"), "Active");
+}
+
+#[test]
+fn refusals_are_clear() {
+    let Some(moto) = Moto::shared() else { return };
+    let env = env(moto);
+    let session = env.session();
+    let key = user_with_key(&session, "breakglass", true);
+
+    let out = env.firebreak(&["contain", "access-key", &key, "--apply"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("protected") && stderr.contains("--force"), "{stderr}");
+    assert_eq!(key_status(&session, "breakglass"), "Active");
+
+    let out = env.firebreak(&["contain", "access-key", &key, "--apply", "--force", "--account", "999999999999"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("999999999999") && stderr.contains(&env.account), "{stderr}");
+    assert_eq!(key_status(&session, "breakglass"), "Active");
+
+    let out = env.firebreak(&["contain", "access-key", &key, "--apply", "--force", "--case", "ir-2"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(key_status(&session, "breakglass"), "Inactive");
+}
+
+#[test]
+fn eradicate_user_then_rollback_says_what_cannot_be_undone() {
+    let Some(moto) = Moto::shared() else { return };
+    let env = env(moto);
+    let session = env.session();
+    user_with_key(&session, "mallory", false);
+    let out = env.firebreak(&["eradicate", "user", "mallory", "--format", "jsonl"]);
+    let (stdout, _) = text(&out);
+    let steps: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).filter(|v: &serde_json::Value| v["type"] == "plan_step").collect();
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["CaptureUserMetadata", "DeleteAccessKey", "DeleteUser"]);
+
+    let out = env.firebreak(&["eradicate", "user", "mallory", "--apply", "--case", "ir-3"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let iam = iam::Client::new(session.sdk_config());
+    assert!(session.block_on(iam.get_user().user_name("mallory").send()).is_err());
+
+    let out = env.firebreak(&["actions", "--case", "ir-3", "--format", "jsonl"]);
+    let records: Vec<serde_json::Value> = text(&out).0.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let delete = records.iter().find(|r| r["call"] == "iam:DeleteUser").unwrap();
+    let out = env.firebreak(&["rollback", &delete["action_id"].to_string(), "--case", "ir-3", "--apply"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.contains("cannot be reversed") && stdout.contains("cannot be restored"), "{stdout}");
+}

@@ -1,0 +1,325 @@
+//! Finding a record's head fields while its bytes are scanned.
+//!
+//! [`HeadCollector`] plugs into [`json::scan_object`]: it notes where each head value
+//! sits ([`HeadSpans`], positions relative to the record's start) without decoding
+//! anything. The streaming readers run it during the scan that cuts a record out of
+//! the input, so parsing a delivered record does not scan it again; a record parsed
+//! on its own runs the same scan.
+
+use crate::json::{self, Member, MemberAction, ObjectScan, ScanOptions, Stop};
+
+/// Where one head value sits in the record, and what kind it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Span {
+    /// The key was not in the object.
+    #[default]
+    Absent,
+    /// `null`.
+    Null,
+    /// `true`.
+    True,
+    /// `false`.
+    False,
+    /// A string: its contents between the quotes (still escaped when `escaped`).
+    Str { start: u32, end: u32, escaped: bool },
+    /// Another type (number, object, array).
+    Other,
+}
+
+/// Top-level head keys, in [`HeadSpans::top`] order.
+#[cfg(test)]
+pub(crate) const TOP_KEYS: [&str; 12] = [
+    "eventID",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "eventType",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "recipientAccountId",
+    "readOnly",
+];
+
+/// `userIdentity` head keys, in [`HeadSpans::identity`] order.
+pub(crate) const IDENTITY_KEYS: [&str; 6] = ["type", "principalId", "arn", "accountId", "accessKeyId", "userName"];
+
+/// Index in [`TOP_KEYS`] of a top-level key.
+#[inline]
+pub(crate) fn top_index(key: &[u8]) -> Option<usize> {
+    // Dispatch on length first: most keys of a record are not head keys.
+    Some(match (key.len(), key) {
+        (7, b"eventID") => 0,
+        (9, b"eventTime") => 1,
+        (11, b"eventSource") => 2,
+        (9, b"eventName") => 3,
+        (9, b"eventType") => 4,
+        (9, b"awsRegion") => 5,
+        (15, b"sourceIPAddress") => 6,
+        (9, b"userAgent") => 7,
+        (9, b"errorCode") => 8,
+        (12, b"errorMessage") => 9,
+        (18, b"recipientAccountId") => 10,
+        (8, b"readOnly") => 11,
+        _ => return None,
+    })
+}
+
+/// Index in [`IDENTITY_KEYS`] of a `userIdentity` key.
+#[inline]
+pub(crate) fn identity_index(key: &[u8]) -> Option<usize> {
+    IDENTITY_KEYS.iter().position(|k| k.as_bytes() == key)
+}
+
+/// What `userIdentity` was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Presence {
+    /// Not in the record.
+    #[default]
+    Absent,
+    /// `null`.
+    Null,
+    /// An object (its head keys are in [`HeadSpans::identity`]).
+    Object,
+    /// Another type.
+    Other,
+}
+
+/// Where a record's head values are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HeadSpans {
+    /// The top-level head values, in `TOP_KEYS` order.
+    pub top: [Span; 12],
+    /// The `userIdentity` head values, in [`IDENTITY_KEYS`] order.
+    pub identity: [Span; 6],
+    /// `userIdentity.sessionContext.sessionIssuer.userName`.
+    pub issuer_user_name: Span,
+    /// What `userIdentity` was.
+    pub user_identity: Presence,
+}
+
+/// A member's key bytes, decoded when it holds escapes (rare).
+pub(crate) fn key_bytes<'b>(buf: &'b [u8], member: &Member) -> std::borrow::Cow<'b, [u8]> {
+    let (start, end) = member.key;
+    let raw = &buf[start..end];
+    if !member.key_escaped {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let decoded = buf
+        .get(start - 1..end + 1)
+        .and_then(|quoted| std::str::from_utf8(quoted).ok())
+        .and_then(|quoted| sonic_rs::from_str::<String>(quoted).ok());
+    match decoded {
+        Some(text) => std::borrow::Cow::Owned(text.into_bytes()),
+        None => std::borrow::Cow::Borrowed(raw),
+    }
+}
+
+/// The span of the value at `start..end` of `buf`, relative to `base`.
+fn span_of(buf: &[u8], start: usize, end: usize, base: usize) -> Span {
+    match buf[start] {
+        b'"' => {
+            let inner = &buf[start + 1..end - 1];
+            Span::Str {
+                start: (start + 1 - base) as u32,
+                end: (end - 1 - base) as u32,
+                escaped: memchr::memchr(b'\\', inner).is_some(),
+            }
+        }
+        b'n' => Span::Null,
+        b't' => Span::True,
+        b'f' => Span::False,
+        _ => Span::Other,
+    }
+}
+
+/// Collects [`HeadSpans`] from the members of a record object, as a
+/// [`json::scan_object`] callback.
+pub(crate) struct HeadCollector {
+    /// What was found so far.
+    pub spans: HeadSpans,
+    /// Where the record starts in the scanned buffer.
+    base: usize,
+    opts: ScanOptions,
+    /// A scan error inside `userIdentity` (which is scanned in place).
+    pub nested_error: Option<Stop>,
+}
+
+impl HeadCollector {
+    /// A collector for the record starting at `base`.
+    pub fn new(base: usize, opts: ScanOptions) -> Self {
+        HeadCollector { spans: HeadSpans::default(), base, opts, nested_error: None }
+    }
+
+    /// Handles one top-level member (see [`json::scan_object`]).
+    #[inline]
+    pub fn on_member(&mut self, buf: &[u8], key: &[u8], member: &Member, span: Option<(usize, usize)>) -> MemberAction {
+        match span {
+            None => {
+                if key == b"userIdentity" && buf[member.value_start] == b'{' {
+                    return match self.scan_identity(buf, member.value_start) {
+                        Ok(end) => {
+                            self.spans.user_identity = Presence::Object;
+                            MemberAction::SkipTo(end)
+                        }
+                        Err(e) => {
+                            self.nested_error = Some(e);
+                            MemberAction::Stop
+                        }
+                    };
+                }
+                MemberAction::Skip
+            }
+            Some((start, end)) => {
+                if let Some(i) = top_index(key) {
+                    self.spans.top[i] = span_of(buf, start, end, self.base);
+                } else if key == b"userIdentity" {
+                    // Not an object (objects are handled before skipping).
+                    self.spans.user_identity = if buf[start] == b'n' { Presence::Null } else { Presence::Other };
+                    self.spans.identity = [Span::Absent; 6];
+                    self.spans.issuer_user_name = Span::Absent;
+                }
+                MemberAction::Skip
+            }
+        }
+    }
+
+    /// Scans the `userIdentity` object at `start`, descending into
+    /// `sessionContext.sessionIssuer` in the same pass. Returns the object's end.
+    fn scan_identity(&mut self, buf: &[u8], start: usize) -> Result<usize, Stop> {
+        let base = self.base;
+        let opts = self.opts;
+        let mut identity = [Span::Absent; 6];
+        let mut issuer = Span::Absent;
+        let mut nested = None;
+        let result = json::scan_object(buf, start, opts, |member, span| {
+            let key = key_bytes(buf, member);
+            match span {
+                None if &*key == b"sessionContext" && buf[member.value_start] == b'{' => {
+                    match scan_session_context(buf, member.value_start, base, opts, &mut issuer) {
+                        Ok(end) => MemberAction::SkipTo(end),
+                        Err(e) => {
+                            nested = Some(e);
+                            MemberAction::Stop
+                        }
+                    }
+                }
+                None => MemberAction::Skip,
+                Some((vs, ve)) => {
+                    if let Some(i) = identity_index(&key) {
+                        identity[i] = span_of(buf, vs, ve, base);
+                    }
+                    MemberAction::Skip
+                }
+            }
+        });
+        if let Some(e) = nested {
+            return Err(e);
+        }
+        match result? {
+            ObjectScan::End(end) => {
+                self.spans.identity = identity;
+                self.spans.issuer_user_name = issuer;
+                Ok(end)
+            }
+            ObjectScan::Stopped(at) => Err(Stop::Syntax { at, message: "cannot decode userIdentity".into() }),
+        }
+    }
+}
+
+/// Scans `sessionContext` (an object at `start`) for `sessionIssuer.userName`.
+fn scan_session_context(
+    buf: &[u8],
+    start: usize,
+    base: usize,
+    opts: ScanOptions,
+    issuer_user_name: &mut Span,
+) -> Result<usize, Stop> {
+    let mut issuer = Span::Absent;
+    let mut nested = None;
+    let result = json::scan_object(buf, start, opts, |member, span| {
+        match span {
+            None if &*key_bytes(buf, member) == b"sessionIssuer" && buf[member.value_start] == b'{' => {
+                let mut found = Span::Absent;
+                let scanned = json::scan_object(buf, member.value_start, opts, |m, s| {
+                    if let Some((vs, ve)) = s {
+                        if &*key_bytes(buf, m) == b"userName" {
+                            found = span_of(buf, vs, ve, base);
+                        }
+                    }
+                    MemberAction::Skip
+                });
+                match scanned {
+                    Ok(ObjectScan::End(end)) => {
+                        issuer = found;
+                        MemberAction::SkipTo(end)
+                    }
+                    Ok(ObjectScan::Stopped(_)) => MemberAction::Skip,
+                    Err(e) => {
+                        nested = Some(e);
+                        MemberAction::Stop
+                    }
+                }
+            }
+            _ => MemberAction::Skip,
+        }
+    });
+    if let Some(e) = nested {
+        return Err(e);
+    }
+    match result? {
+        ObjectScan::End(end) => {
+            *issuer_user_name = issuer;
+            Ok(end)
+        }
+        ObjectScan::Stopped(at) => Err(Stop::Syntax { at, message: "cannot decode sessionContext".into() }),
+    }
+}
+
+/// Scans the record object at `start` of `buf` and collects its head.
+/// Returns the spans (relative to `start`) and the object's end.
+pub(crate) fn scan_record(buf: &[u8], start: usize, opts: ScanOptions) -> Result<(HeadSpans, usize), Stop> {
+    let mut collector = HeadCollector::new(start, opts);
+    let result = json::scan_object(buf, start, opts, |member, span| {
+        let key = key_bytes(buf, member);
+        collector.on_member(buf, &key, member, span)
+    });
+    if let Some(e) = collector.nested_error.take() {
+        return Err(e);
+    }
+    match result? {
+        ObjectScan::End(end) => Ok((collector.spans, end)),
+        ObjectScan::Stopped(at) => Err(Stop::Syntax { at, message: "cannot decode the record".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_tables_agree_with_lookups() {
+        for (i, k) in TOP_KEYS.iter().enumerate() {
+            assert_eq!(top_index(k.as_bytes()), Some(i), "{k}");
+        }
+        for (i, k) in IDENTITY_KEYS.iter().enumerate() {
+            assert_eq!(identity_index(k.as_bytes()), Some(i), "{k}");
+        }
+        assert_eq!(top_index(b"eventVersion"), None);
+    }
+
+    #[test]
+    fn spans_are_relative_to_the_record() {
+        let buf = br#"xx{"eventName":"A","userIdentity":{"type":"T","sessionContext":{"sessionIssuer":{"userName":"R"}}},"readOnly":true}"#;
+        let (spans, end) = scan_record(buf, 2, ScanOptions { at_eof: true, newline_is_error: false }).unwrap();
+        assert_eq!(end, buf.len());
+        let Span::Str { start, end, escaped: false } = spans.top[3] else { panic!("{:?}", spans.top[3]) };
+        assert_eq!(&buf[2 + start as usize..2 + end as usize], b"A");
+        assert_eq!(spans.top[11], Span::True);
+        assert_eq!(spans.user_identity, Presence::Object);
+        let Span::Str { start, end, .. } = spans.issuer_user_name else { panic!() };
+        assert_eq!(&buf[2 + start as usize..2 + end as usize], b"R");
+    }
+}
