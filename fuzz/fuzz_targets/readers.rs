@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use firebreak_events::{read_stream, CloudTrailEvent, EventFields};
+use firebreak_events::{read_stream, sanitize, CloudTrailEvent, EventFields};
 
 const PATHS: &[&[&str]] = &[
     &["eventName"],
@@ -70,6 +70,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     // The same bytes as one record.
     probe(data);
+    // Sanitising leaves nothing that can drive a terminal.
+    let text = String::from_utf8_lossy(data);
+    let safe = sanitize::for_terminal(&text);
+    assert!(!safe.chars().any(|c| c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')));
+    let cell = sanitize::for_csv_cell(&text);
+    assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']));
     // And gzip-wrapped (stored blocks), sometimes cut short, so the decompression
     // paths see structured JSON too.
     if data.first().is_some_and(|b| b & 1 == 1) {
@@ -103,7 +110,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{api_error, AwsError, Result};
 
+/// The retry policy of every client: the SDK's standard mode (throttling, transient and
+/// 5xx errors retried with exponential backoff and jitter), up to 5 attempts.
+pub fn default_retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(5)
+}
+
 /// Default tag key that marks a resource as protected (see [`ConnectOptions::protected_tag_key`]).
 pub const DEFAULT_PROTECTED_TAG_KEY: &str = "firebreak:protected";
 
@@ -81,8 +87,7 @@ impl Session {
     async fn configure(options: &ConnectOptions) -> Result<(SdkConfig, CallerIdentity)> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(https_client())
-            // Throttling and transient errors are retried with exponential backoff and jitter.
-            .retry_config(RetryConfig::standard().with_max_attempts(5));
+            .retry_config(default_retry_config());
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
         }
@@ -129,6 +134,14 @@ impl Session {
             .enable_all()
             .build()
             .map_err(|err| AwsError::Config(format!("cannot start the async runtime: {err}")))?;
+        let config = match config.sleep_impl() {
+            Some(_) => config,
+            // Retries need a sleep implementation for their backoff.
+            None => match aws_smithy_async::rt::sleep::default_async_sleep() {
+                Some(sleep) => config.into_builder().sleep_impl(sleep).build(),
+                None => config,
+            },
+        };
         let region = config.region().map(|r| r.to_string()).unwrap_or_default();
         Ok(Self { runtime, config, identity, region, path_style_s3: false })
     }

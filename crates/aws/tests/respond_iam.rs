@@ -296,3 +296,24 @@ fn eradicate_policy_and_access_key() {
     assert!(keys.access_key_metadata().is_empty());
     assert!(responder.plan(&request, &guard()).unwrap().steps.is_empty());
 }
+
+#[test]
+fn interrupted_run_resumes_without_repeating_steps() {
+    let moto = moto_or_skip!();
+    let responder = fresh_responder(moto);
+    let key = user_with_key(&responder, "dave", &[]);
+    let request = Request::ContainAccessKey { access_key_id: key.clone(), user_name: None, revoke_sessions: true };
+    let (_dir, case) = temp_case();
+    // The first run stops after two of its three steps.
+    let mut partial = responder.plan(&request, &guard()).unwrap();
+    partial.steps.truncate(2);
+    assert!(responder.apply(&partial, &case, ApplyOptions::default()).unwrap().succeeded());
+    assert_eq!(key_status(&responder, "dave", &key), "Inactive");
+    assert!(inline_policy(&responder, "dave", REVOKE_SESSIONS_POLICY_NAME).is_none());
+    // Re-running the command does only what is left.
+    let report = responder.apply(&responder.plan(&request, &guard()).unwrap(), &case, ApplyOptions::default()).unwrap();
+    let statuses: Vec<StepStatus> = report.outcomes.iter().map(|o| o.status).collect();
+    assert_eq!(statuses, [StepStatus::AlreadyDone, StepStatus::AlreadyDone, StepStatus::Applied]);
+    assert!(inline_policy(&responder, "dave", REVOKE_SESSIONS_POLICY_NAME).is_some());
+    assert_eq!(list_actions(&case).unwrap().len(), 3, "the metadata capture is not repeated");
+}

@@ -30,6 +30,7 @@ fn responder(events: Vec<ReplayEvent>) -> (Responder, StaticReplayClient) {
     let client = StaticReplayClient::new(events);
     let config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .retry_config(firebreak_aws::session::default_retry_config())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
         .http_client(client.clone())
@@ -144,4 +145,24 @@ fn protected_qbusiness_app_is_refused() {
     let (responder, client) = responder(vec![exchange("GET", &app, 200, GET_APP), exchange("GET", &format!("/v1/tags/{}", encoded_arn()), 200, tags)]);
     assert!(matches!(responder.plan(&request(), &Guardrails::default()), Err(AwsError::Protected { .. })));
     assert_eq!(calls(&client).len(), 2, "nothing after the refusal");
+}
+
+#[test]
+fn throttling_is_retried_with_backoff() {
+    let app = format!("/applications/{APP}");
+    let throttled = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+    let unavailable = r#"{"__type":"InternalServerException","message":"try again"}"#;
+    let (responder, client) = responder(vec![
+        exchange("GET", &app, 429, throttled),
+        exchange("GET", &app, 500, unavailable),
+        exchange("GET", &app, 200, GET_APP),
+        exchange("GET", &format!("/v1/tags/{}", encoded_arn()), 200, r#"{"tags":[]}"#),
+        exchange("GET", &app, 200, GET_APP),
+    ]);
+    let only_app = Request::EradicateQBusinessApp { application_id: APP.into(), with_retrievers: false, with_data_sources: false, with_plugins: false };
+    let plan = responder.plan(&only_app, &Guardrails::default()).unwrap();
+    assert_eq!(plan.steps.len(), 2);
+    let made = calls(&client);
+    assert_eq!(made.len(), 5, "{made:?}");
+    assert_eq!(made[0], made[2], "the same call was retried");
 }

@@ -18,7 +18,11 @@ fn planted_scenarios_are_detected_and_routine_stays_quiet() {
     ]);
     assert_eq!(sim.status.code(), Some(0), "simulate failed: {}", stderr(&sim));
 
-    let out = run(&["scan", logs.to_str().unwrap(), "--format", "jsonl", "--no-progress"]);
+    // The built-in pack and the SigmaHQ AWS rules together.
+    let sigma = corpus().join("sigma-aws/rules");
+    let out = run(&[
+        "scan", logs.to_str().unwrap(), "--rules", sigma.to_str().unwrap(), "--format", "jsonl", "--no-progress",
+    ]);
     assert_eq!(out.status.code(), Some(0), "scan: {}", stderr(&out));
     let findings = json_lines(&out);
 

@@ -63,7 +63,10 @@ fn measure(label: &str, calls_per_pass: usize, passes: usize, mut pass: impl FnM
         (Some(a), Some(b)) if b > a => format!(", {:.0} calls per CPU second", calls / (b - a)),
         _ => String::new(),
     };
-    println!("{label}: {:.0} calls/s wall{cpu} ({calls} calls, {hits} rule hits)", calls / wall);
+    println!(
+        "{label}: {:.0} calls/s wall{cpu} ({calls} calls, {hits} rule hits)",
+        calls / wall
+    );
 }
 
 fn main() {
@@ -71,7 +74,10 @@ fn main() {
     let count: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let mut dirs: Vec<PathBuf> = args.iter().skip(1).map(PathBuf::from).collect();
     if dirs.is_empty() {
-        let corpus = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus"));
+        let corpus = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpus"
+        ));
         dirs.push(corpus.join("sigma-aws/rules"));
         dirs.push(corpus.join("suzaku-rules"));
     }
@@ -93,12 +99,36 @@ fn main() {
 
     if std::env::var_os("BENCH_VERBOSE").is_some() {
         for &r in rules.always_tested() {
-            println!("  always tested: {} ({})", rules.rules()[r].title, rules.rules()[r].origin);
+            println!(
+                "  always tested: {} ({})",
+                rules.rules()[r].title,
+                rules.rules()[r].origin
+            );
         }
     }
     // Deterministic mix: 80% common noise, 20% names that rules target.
-    let noise = ["GetObject", "PutObject", "Decrypt", "AssumeRole", "DescribeInstances", "GetCallerIdentity", "ListBuckets", "Invoke", "GenerateDataKey", "HeadObject"];
-    let hot = ["ConsoleLogin", "CreateAccessKey", "StopLogging", "DeleteBucket", "AuthorizeSecurityGroupIngress", "PutBucketVersioning", "CreateUser", "UpdateLoginProfile"];
+    let noise = [
+        "GetObject",
+        "PutObject",
+        "Decrypt",
+        "AssumeRole",
+        "DescribeInstances",
+        "GetCallerIdentity",
+        "ListBuckets",
+        "Invoke",
+        "GenerateDataKey",
+        "HeadObject",
+    ];
+    let hot = [
+        "ConsoleLogin",
+        "CreateAccessKey",
+        "StopLogging",
+        "DeleteBucket",
+        "AuthorizeSecurityGroupIngress",
+        "PutBucketVersioning",
+        "CreateUser",
+        "UpdateLoginProfile",
+    ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = || {
         seed ^= seed << 13;
@@ -136,31 +166,53 @@ fn main() {
         out.clear();
         rules.match_event(e, &mut out);
     }
-    let passes: usize = std::env::var("BENCH_PASSES").ok().and_then(|p| p.parse().ok()).unwrap_or(3);
+    let passes: usize = std::env::var("BENCH_PASSES")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3);
     LOOKUPS.with(|c| c.set(0));
-    measure("match_event on serde_json::Value", events.len(), passes, || {
-        let mut fired = 0;
-        for e in &events {
-            out.clear();
-            rules.match_event(e, &mut out);
-            fired += out.len();
-        }
-        fired
-    });
+    measure(
+        "match_event on serde_json::Value",
+        events.len(),
+        passes,
+        || {
+            let mut fired = 0;
+            for e in &events {
+                out.clear();
+                rules.match_event(e, &mut out);
+                fired += out.len();
+            }
+            fired
+        },
+    );
     let lookups = LOOKUPS.with(|c| c.get());
-    println!("  ({:.1} field lookups per event)", lookups as f64 / (events.len() * passes) as f64);
+    println!(
+        "  ({:.1} field lookups per event)",
+        lookups as f64 / (events.len() * passes) as f64
+    );
 
     // The same events through the real reader's event type (fields decoded lazily
     // from the raw record bytes).
-    let raws: Vec<Vec<u8>> = events.iter().map(|e| e.value.to_string().into_bytes()).collect();
-    let parsed: Vec<CloudTrailEvent<'_>> = raws.iter().filter_map(|r| CloudTrailEvent::parse(r).ok()).collect();
-    measure("match_event on CloudTrailEvent", parsed.len(), passes, || {
-        let mut fired = 0;
-        for e in &parsed {
-            out.clear();
-            rules.match_event(e, &mut out);
-            fired += out.len();
-        }
-        fired
-    });
+    let raws: Vec<Vec<u8>> = events
+        .iter()
+        .map(|e| e.value.to_string().into_bytes())
+        .collect();
+    let parsed: Vec<CloudTrailEvent<'_>> = raws
+        .iter()
+        .filter_map(|r| CloudTrailEvent::parse(r).ok())
+        .collect();
+    measure(
+        "match_event on CloudTrailEvent",
+        parsed.len(),
+        passes,
+        || {
+            let mut fired = 0;
+            for e in &parsed {
+                out.clear();
+                rules.match_event(e, &mut out);
+                fired += out.len();
+            }
+            fired
+        },
+    );
 }

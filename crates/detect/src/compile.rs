@@ -2,6 +2,7 @@
 //! built once per rule from the parsed YAML and evaluated on every event.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use aho_corasick::AhoCorasick;
@@ -9,8 +10,8 @@ use firebreak_events::{EventFields, FieldValue};
 use regex::Regex;
 
 use crate::condition::Condition;
-use crate::index::IndexKey;
 use crate::error::Problem;
+use crate::index::IndexKey;
 use crate::yaml::Yaml;
 use crate::Limits;
 
@@ -21,7 +22,13 @@ pub struct FieldPath {
     name: Box<str>,
     segments: Box<[Box<str>]>,
     prefetch: Prefetch,
+    /// Rule-set-wide number of this field name (for per-event memos), or [`NO_ID`].
+    id: u32,
 }
+
+/// The id of a field path that has not been numbered.
+const NO_ID: u32 = u32::MAX;
+const MEMO_SLOTS: usize = 8;
 
 /// Fields fetched once per event and shared by every rule tested on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,17 +40,50 @@ enum Prefetch {
 
 /// Per-event values fetched once before rules are tested (`eventName`,
 /// `eventSource`), so that each rule's tests of those fields cost no lookup.
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// It also remembers, for a few fields, whether they are present / non-null on this
+/// event, since many rules ask that of the same fields (`errorCode|exists`).
+#[derive(Debug, Clone)]
 pub struct EvalCtx<'a> {
     event_name: Option<&'a str>,
     event_source: Option<&'a str>,
+    memo: Cell<[(u32, bool, bool); MEMO_SLOTS]>,
+    memo_next: Cell<usize>,
+}
+
+impl Default for EvalCtx<'_> {
+    fn default() -> Self {
+        EvalCtx::new(None, None)
+    }
 }
 
 impl<'a> EvalCtx<'a> {
     /// A context with the event's `eventName` and `eventSource` (as returned by
     /// [`EventFields::event_name`] and [`EventFields::event_source`]).
     pub fn new(event_name: Option<&'a str>, event_source: Option<&'a str>) -> Self {
-        EvalCtx { event_name, event_source }
+        EvalCtx {
+            event_name,
+            event_source,
+            memo: Cell::new([(NO_ID, false, false); MEMO_SLOTS]),
+            memo_next: Cell::new(0),
+        }
+    }
+
+    /// `compute()` for (field `id`, question `kind`), remembered for this event.
+    fn remember(&self, id: u32, kind: bool, compute: impl FnOnce() -> bool) -> bool {
+        if id == NO_ID {
+            return compute();
+        }
+        let mut slots = self.memo.get();
+        if let Some(&(_, _, answer)) = slots.iter().find(|(i, k, _)| *i == id && *k == kind) {
+            return answer;
+        }
+        let answer = compute();
+        let next = self.memo_next.get();
+        slots[next % MEMO_SLOTS] = (id, kind, answer);
+        self.memo.set(slots);
+        self.memo_next.set(next.wrapping_add(1));
+        answer
     }
 
     fn prefetched(&self, which: Prefetch) -> Option<&'a str> {
@@ -58,14 +98,22 @@ impl<'a> EvalCtx<'a> {
 impl FieldPath {
     /// Builds a path from a field name as written in a rule.
     pub fn new(name: &str) -> Self {
-        let segments: Vec<Box<str>> =
-            if name.contains('.') { name.split('.').map(Box::from).collect() } else { Vec::new() };
+        let segments: Vec<Box<str>> = if name.contains('.') {
+            name.split('.').map(Box::from).collect()
+        } else {
+            Vec::new()
+        };
         let prefetch = match name {
             "eventName" => Prefetch::EventName,
             "eventSource" => Prefetch::EventSource,
             _ => Prefetch::None,
         };
-        FieldPath { name: name.into(), segments: segments.into_boxed_slice(), prefetch }
+        FieldPath {
+            name: name.into(),
+            segments: segments.into_boxed_slice(),
+            prefetch,
+            id: NO_ID,
+        }
     }
 
     /// The field name as written.
@@ -73,10 +121,19 @@ impl FieldPath {
         &self.name
     }
 
+    /// Numbers the path (paths with the same name get the same id in a rule set).
+    pub(crate) fn set_id(&mut self, id: u32) {
+        self.id = id;
+    }
+
     /// Calls `visit` on every value of the field; returns `true` as soon as `visit`
     /// does. A dotted name is looked up as a path first and, only when that path is
     /// absent, as one literal key (`{"a.b": ...}`), so the common case costs one lookup.
-    pub fn any<E: EventFields + ?Sized>(&self, event: &E, visit: &mut dyn FnMut(&FieldValue<'_>) -> bool) -> bool {
+    pub fn any<E: EventFields + ?Sized>(
+        &self,
+        event: &E,
+        visit: &mut dyn FnMut(&FieldValue<'_>) -> bool,
+    ) -> bool {
         if self.segments.is_empty() {
             return event.visit_field(&[&self.name], visit);
         }
@@ -200,13 +257,26 @@ pub enum Anchor {
 
 impl StrPattern {
     /// Compiles a Sigma value. With `wildcards` false the value is literal text.
-    pub fn compile(value: &str, anchor: Anchor, cased: bool, wildcards: bool, limits: &Limits) -> Result<Self, String> {
-        let mut pieces =
-            if wildcards { wildcard_pieces(value) } else { value.chars().map(Piece::Lit).collect() };
-        if matches!(anchor, Anchor::Contains | Anchor::EndsWith) && pieces.first() != Some(&Piece::Star) {
+    pub fn compile(
+        value: &str,
+        anchor: Anchor,
+        cased: bool,
+        wildcards: bool,
+        limits: &Limits,
+    ) -> Result<Self, String> {
+        let mut pieces = if wildcards {
+            wildcard_pieces(value)
+        } else {
+            value.chars().map(Piece::Lit).collect()
+        };
+        if matches!(anchor, Anchor::Contains | Anchor::EndsWith)
+            && pieces.first() != Some(&Piece::Star)
+        {
             pieces.insert(0, Piece::Star);
         }
-        if matches!(anchor, Anchor::Contains | Anchor::StartsWith) && pieces.last() != Some(&Piece::Star) {
+        if matches!(anchor, Anchor::Contains | Anchor::StartsWith)
+            && pieces.last() != Some(&Piece::Star)
+        {
             pieces.push(Piece::Star);
         }
         let n = pieces.len();
@@ -249,11 +319,19 @@ impl StrPattern {
 
     /// Whether `text` matches.
     pub fn matches(&self, text: &str) -> bool {
-        let eq = |a: &str, b: &str| if self.cased { a == b } else { a.eq_ignore_ascii_case(b) };
+        let eq = |a: &str, b: &str| {
+            if self.cased {
+                a == b
+            } else {
+                a.eq_ignore_ascii_case(b)
+            }
+        };
         match &self.kind {
             StrMatch::Any => true,
             StrMatch::Exact(t) => eq(text, t),
-            StrMatch::Prefix(t) => text.len() >= t.len() && text.is_char_boundary(t.len()) && eq(&text[..t.len()], t),
+            StrMatch::Prefix(t) => {
+                text.len() >= t.len() && text.is_char_boundary(t.len()) && eq(&text[..t.len()], t)
+            }
             StrMatch::Suffix(t) => {
                 text.len() >= t.len()
                     && text.is_char_boundary(text.len() - t.len())
@@ -278,7 +356,11 @@ impl StrPattern {
 /// Builds a regex within the configured size limits.
 pub(crate) fn build_regex(pattern: &str, limits: &Limits) -> Result<Regex, String> {
     if pattern.len() > limits.max_regex_len {
-        return Err(format!("pattern is {} bytes, over the limit of {}", pattern.len(), limits.max_regex_len));
+        return Err(format!(
+            "pattern is {} bytes, over the limit of {}",
+            pattern.len(),
+            limits.max_regex_len
+        ));
     }
     regex::RegexBuilder::new(pattern)
         .size_limit(limits.max_regex_compiled_bytes)
@@ -388,14 +470,24 @@ impl Cidr {
 
     /// Whether `text` is an IP address inside the network.
     pub fn contains(&self, text: &str) -> bool {
-        let Ok(addr) = text.trim().parse::<IpAddr>() else { return false };
+        let Ok(addr) = text.trim().parse::<IpAddr>() else {
+            return false;
+        };
         match (self.network, addr) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(self.prefix))
+                };
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(self.prefix))
+                };
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -468,14 +560,30 @@ impl ValueTest {
     }
 
     fn is_value_level(&self) -> bool {
-        !matches!(self, ValueTest::Null | ValueTest::Exists(_) | ValueTest::FieldRef { .. })
+        !matches!(
+            self,
+            ValueTest::Null | ValueTest::Exists(_) | ValueTest::FieldRef { .. }
+        )
     }
 
-    fn matches_field<E: EventFields + ?Sized>(&self, path: &FieldPath, event: &E) -> bool {
+    fn matches_field<E: EventFields + ?Sized>(
+        &self,
+        path: &FieldPath,
+        event: &E,
+        ctx: &EvalCtx<'_>,
+    ) -> bool {
         match self {
-            ValueTest::Null => !path.any(event, &mut |v| !matches!(v, FieldValue::Null)),
-            ValueTest::Exists(want) => path.any(event, &mut |_| true) == *want,
-            ValueTest::FieldRef { other, anchor, cased } => {
+            ValueTest::Null => !ctx.remember(path.id, false, || {
+                path.any(event, &mut |v| !matches!(v, FieldValue::Null))
+            }),
+            ValueTest::Exists(want) => {
+                ctx.remember(path.id, true, || path.any(event, &mut |_| true)) == *want
+            }
+            ValueTest::FieldRef {
+                other,
+                anchor,
+                cased,
+            } => {
                 let mut others: Vec<String> = Vec::new();
                 other.any(event, &mut |v| {
                     if let Some(t) = v.as_text() {
@@ -486,14 +594,23 @@ impl ValueTest {
                 if others.is_empty() {
                     return false;
                 }
-                let eq = |a: &str, b: &str| if *cased { a == b } else { a.eq_ignore_ascii_case(b) };
+                let eq = |a: &str, b: &str| {
+                    if *cased {
+                        a == b
+                    } else {
+                        a.eq_ignore_ascii_case(b)
+                    }
+                };
                 path.any(event, &mut |v| {
-                    let Some(text) = v.as_text() else { return false };
+                    let Some(text) = v.as_text() else {
+                        return false;
+                    };
                     others.iter().any(|o| match anchor {
                         Anchor::Whole => eq(&text, o),
                         Anchor::StartsWith => text.get(..o.len()).is_some_and(|h| eq(h, o)),
                         Anchor::EndsWith => {
-                            text.len() >= o.len() && text.get(text.len() - o.len()..).is_some_and(|h| eq(h, o))
+                            text.len() >= o.len()
+                                && text.get(text.len() - o.len()..).is_some_and(|h| eq(h, o))
                         }
                         Anchor::Contains => {
                             if *cased {
@@ -532,7 +649,7 @@ impl FieldMatcher {
             let test = |t: &ValueTest| match t {
                 ValueTest::Null => false,
                 ValueTest::Exists(want) => *want,
-                ValueTest::FieldRef { .. } => t.matches_field(&self.path, event),
+                ValueTest::FieldRef { .. } => t.matches_field(&self.path, event, ctx),
                 other => other.matches_value(&value),
             };
             return if self.all {
@@ -542,15 +659,24 @@ impl FieldMatcher {
             };
         }
         if self.all {
-            return self.values.iter().all(|alts| alts.iter().any(|t| t.matches_field(&self.path, event)));
+            return self
+                .values
+                .iter()
+                .all(|alts| alts.iter().any(|t| t.matches_field(&self.path, event, ctx)));
         }
         let value_level = self.values.iter().flatten().any(ValueTest::is_value_level);
         if value_level
-            && self.path.any(event, &mut |v| self.values.iter().flatten().any(|t| t.matches_value(v)))
+            && self.path.any(event, &mut |v| {
+                self.values.iter().flatten().any(|t| t.matches_value(v))
+            })
         {
             return true;
         }
-        self.values.iter().flatten().filter(|t| !t.is_value_level()).any(|t| t.matches_field(&self.path, event))
+        self.values
+            .iter()
+            .flatten()
+            .filter(|t| !t.is_value_level())
+            .any(|t| t.matches_field(&self.path, event, ctx))
     }
 
     /// The index keys this entry requires of its field when it is a plain
@@ -588,7 +714,11 @@ pub enum Search {
     },
 }
 
-fn all_match<E: EventFields + ?Sized>(entries: &[FieldMatcher], event: &E, ctx: &EvalCtx<'_>) -> bool {
+fn all_match<E: EventFields + ?Sized>(
+    entries: &[FieldMatcher],
+    event: &E,
+    ctx: &EvalCtx<'_>,
+) -> bool {
     !entries.is_empty() && entries.iter().all(|m| m.matches(event, ctx))
 }
 
@@ -656,7 +786,22 @@ impl Detection {
 
     /// Whether the event matches the rule, with per-event values already fetched.
     pub fn matches_with<E: EventFields + ?Sized>(&self, event: &E, ctx: &EvalCtx<'_>) -> bool {
-        self.condition.eval(&mut |i| self.searches.get(i).is_some_and(|s| s.matches(event, ctx)))
+        self.condition
+            .eval(&mut |i| self.searches.get(i).is_some_and(|s| s.matches(event, ctx)))
+    }
+
+    /// Calls `f` on every field path of the rule's field matchers.
+    pub(crate) fn for_each_path_mut(&mut self, f: &mut dyn FnMut(&mut FieldPath)) {
+        for search in &mut self.searches {
+            let maps: Vec<&mut Vec<FieldMatcher>> = match search {
+                Search::AllOf(entries) => vec![entries],
+                Search::AnyMap(maps) => maps.iter_mut().collect(),
+                Search::Keywords { .. } => Vec::new(),
+            };
+            for m in maps.into_iter().flatten() {
+                f(&mut m.path);
+            }
+        }
     }
 
     /// Names of the fields this rule compares (for choosing an index field).
@@ -686,7 +831,11 @@ fn base64_encode(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -713,7 +862,11 @@ fn base64_offsets(value: &[u8]) -> Vec<String> {
             _ => 2,
         };
         let end = enc.len().saturating_sub(end_trim);
-        out.push(enc.get(start..end.max(start)).unwrap_or_default().to_string());
+        out.push(
+            enc.get(start..end.max(start))
+                .unwrap_or_default()
+                .to_string(),
+        );
     }
     out
 }
@@ -739,7 +892,10 @@ struct Modifiers {
 }
 
 fn parse_modifiers(key: &str, mods: &[&str]) -> Result<Modifiers, Problem> {
-    let err = |message: String| Problem::Field { field: key.to_string(), message };
+    let err = |message: String| Problem::Field {
+        field: key.to_string(),
+        message,
+    };
     let mut m = Modifiers::default();
     for &raw in mods {
         let name = raw.trim().to_ascii_lowercase();
@@ -777,8 +933,8 @@ fn parse_modifiers(key: &str, mods: &[&str]) -> Result<Modifiers, Problem> {
             }
             "wide" | "utf16le" | "utf16be" | "utf16" => {
                 return Err(Problem::Unsupported(format!(
-                    "field '{key}': modifier '{name}' (UTF-16 encoding) is not supported for JSON logs"
-                )))
+                "field '{key}': modifier '{name}' (UTF-16 encoding) is not supported for JSON logs"
+            )))
             }
             "" => return Err(err("empty modifier".into())),
             other => return Err(err(format!("unknown modifier '{other}'"))),
@@ -787,11 +943,18 @@ fn parse_modifiers(key: &str, mods: &[&str]) -> Result<Modifiers, Problem> {
     if (m.re_i || m.re_m || m.re_s) && !m.re {
         return Err(err("regex flags i/m/s need the |re modifier".into()));
     }
-    let kinds = [m.re, m.cidr, m.exists, m.fieldref, m.num.is_some()].iter().filter(|b| **b).count();
+    let kinds = [m.re, m.cidr, m.exists, m.fieldref, m.num.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
     if kinds > 1 {
-        return Err(err("modifiers re, cidr, exists, fieldref and gt/gte/lt/lte cannot be combined".into()));
+        return Err(err(
+            "modifiers re, cidr, exists, fieldref and gt/gte/lt/lte cannot be combined".into(),
+        ));
     }
-    if (m.re || m.cidr || m.exists || m.num.is_some()) && (m.anchor.is_some() || m.base64 || m.base64offset) {
+    if (m.re || m.cidr || m.exists || m.num.is_some())
+        && (m.anchor.is_some() || m.base64 || m.base64offset)
+    {
         return Err(err("contains/startswith/endswith/base64 cannot be combined with re, cidr, exists or numbers".into()));
     }
     if m.base64 && m.base64offset {
@@ -806,8 +969,11 @@ fn placeholder(value: &str) -> Option<&str> {
     let rest = &value[start + 1..];
     let end = rest.find('%')?;
     let name = &rest[..end];
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-        .then_some(&value[start..start + end + 2])
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    .then_some(&value[start..start + end + 2])
 }
 
 /// Compiles one `key: value(s)` entry of a search identifier map.
@@ -820,18 +986,28 @@ pub(crate) fn compile_field(
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default().trim();
     let mods: Vec<&str> = parts.collect();
-    let err = |message: String| Problem::Field { field: key.to_string(), message };
+    let err = |message: String| Problem::Field {
+        field: key.to_string(),
+        message,
+    };
     if field.is_empty() {
-        return Err(err("a field name is required before the modifiers (keyword modifiers are not supported)".into()));
+        return Err(err(
+            "a field name is required before the modifiers (keyword modifiers are not supported)"
+                .into(),
+        ));
     }
     if mods.iter().any(|m| m.trim().eq_ignore_ascii_case("expand")) {
         let values: Vec<String> = match value {
             Yaml::Seq(items) => items.iter().filter_map(Yaml::scalar_text).collect(),
             other => other.scalar_text().into_iter().collect(),
         };
-        let holder = values.iter().find_map(|v| placeholder(v).map(str::to_string));
+        let holder = values
+            .iter()
+            .find_map(|v| placeholder(v).map(str::to_string));
         return Err(Problem::Unsupported(match holder {
-            Some(p) => format!("field '{key}': placeholder {p} needs a value (|expand is filled by a pipeline)"),
+            Some(p) => format!(
+                "field '{key}': placeholder {p} needs a value (|expand is filled by a pipeline)"
+            ),
             None => format!("field '{key}': |expand needs placeholder values from a pipeline"),
         }));
     }
@@ -844,7 +1020,10 @@ pub(crate) fn compile_field(
         return Err(err("empty list of values".into()));
     }
     if items.len() > *value_budget {
-        return Err(err(format!("rule has more than {} values", limits.max_values_per_rule)));
+        return Err(err(format!(
+            "rule has more than {} values",
+            limits.max_values_per_rule
+        )));
     }
     *value_budget -= items.len();
     let mut values = Vec::with_capacity(items.len());
@@ -858,7 +1037,10 @@ pub(crate) fn compile_field(
                 continue;
             }
             Yaml::Seq(_) | Yaml::Map(_) => {
-                return Err(err(format!("a value must be a scalar, found a {}", item.type_name())));
+                return Err(err(format!(
+                    "a value must be a scalar, found a {}",
+                    item.type_name()
+                )));
             }
             other => other.scalar_text().unwrap_or_default(),
         };
@@ -882,7 +1064,11 @@ pub(crate) fn compile_field(
             if m.re_s {
                 flags.push('s');
             }
-            let pattern = if flags.is_empty() { text.clone() } else { format!("(?{flags}){text}") };
+            let pattern = if flags.is_empty() {
+                text.clone()
+            } else {
+                format!("(?{flags}){text}")
+            };
             let re = build_regex(&pattern, limits).map_err(|message| Problem::Regex {
                 field: key.to_string(),
                 pattern: text.chars().take(200).collect(),
@@ -892,12 +1078,16 @@ pub(crate) fn compile_field(
             continue;
         }
         if m.cidr {
-            let cidr = Cidr::parse(&text).ok_or_else(|| err(format!("'{text}' is not a CIDR network")))?;
+            let cidr =
+                Cidr::parse(&text).ok_or_else(|| err(format!("'{text}' is not a CIDR network")))?;
             values.push(vec![ValueTest::Cidr(cidr)]);
             continue;
         }
         if let Some(op) = m.num {
-            let n: f64 = text.trim().parse().map_err(|_| err(format!("'{text}' is not a number")))?;
+            let n: f64 = text
+                .trim()
+                .parse()
+                .map_err(|_| err(format!("'{text}' is not a number")))?;
             values.push(vec![ValueTest::Num(op, n)]);
             continue;
         }
@@ -911,39 +1101,59 @@ pub(crate) fn compile_field(
         }
         // String values, possibly transformed.
         let mut variants: Vec<(String, bool)> = if m.windash && text.contains(DASHES) {
-            DASHES.iter().map(|d| (text.replace(DASHES, &d.to_string()), true)).collect()
+            DASHES
+                .iter()
+                .map(|d| (text.replace(DASHES, &d.to_string()), true))
+                .collect()
         } else {
             vec![(text.clone(), true)]
         };
         if m.base64 {
-            variants = variants.into_iter().map(|(v, _)| (base64_encode(v.as_bytes()), false)).collect();
+            variants = variants
+                .into_iter()
+                .map(|(v, _)| (base64_encode(v.as_bytes()), false))
+                .collect();
         } else if m.base64offset {
             variants = variants
                 .into_iter()
                 .flat_map(|(v, _)| base64_offsets(v.as_bytes()).into_iter().map(|e| (e, false)))
                 .collect();
         }
-        let anchor = m.anchor.unwrap_or(if m.base64offset { Anchor::Contains } else { Anchor::Whole });
+        let anchor = m.anchor.unwrap_or(if m.base64offset {
+            Anchor::Contains
+        } else {
+            Anchor::Whole
+        });
         let mut alts = Vec::with_capacity(variants.len());
         for (v, wildcards) in variants {
-            let p = StrPattern::compile(&v, anchor, m.cased, wildcards, limits).map_err(|message| Problem::Regex {
-                field: key.to_string(),
-                pattern: v.chars().take(200).collect(),
-                message,
-            })?;
+            let p =
+                StrPattern::compile(&v, anchor, m.cased, wildcards, limits).map_err(|message| {
+                    Problem::Regex {
+                        field: key.to_string(),
+                        pattern: v.chars().take(200).collect(),
+                        message,
+                    }
+                })?;
             alts.push(ValueTest::Str(p));
         }
         values.push(alts);
     }
-    Ok(FieldMatcher { key: key.to_string(), path: FieldPath::new(field), values, all: m.all })
+    Ok(FieldMatcher {
+        key: key.to_string(),
+        path: FieldPath::new(field),
+        values,
+        all: m.all,
+    })
 }
 
 /// Compiles a keyword value (whole-event search, implicitly `*value*`).
 pub(crate) fn compile_keyword(value: &str, limits: &Limits) -> Result<StrPattern, Problem> {
-    StrPattern::compile(value, Anchor::Contains, false, true, limits).map_err(|message| Problem::Regex {
-        field: "keywords".into(),
-        pattern: value.chars().take(200).collect(),
-        message,
+    StrPattern::compile(value, Anchor::Contains, false, true, limits).map_err(|message| {
+        Problem::Regex {
+            field: "keywords".into(),
+            pattern: value.chars().take(200).collect(),
+            message,
+        }
     })
 }
 
@@ -957,7 +1167,10 @@ mod tests {
         assert_eq!(base64_encode(b"ab"), "YWI=");
         assert_eq!(base64_encode(b"abc"), "YWJj");
         // pySigma's documented base64offset output for "/bin/bash".
-        assert_eq!(base64_offsets(b"/bin/bash"), vec!["L2Jpbi9iYXNo", "9iaW4vYmFza", "vYmluL2Jhc2"]);
+        assert_eq!(
+            base64_offsets(b"/bin/bash"),
+            vec!["L2Jpbi9iYXNo", "9iaW4vYmFza", "vYmluL2Jhc2"]
+        );
     }
 
     #[test]

@@ -49,7 +49,10 @@ impl Condition {
     /// hold, or `None` when any value could match. `keys(i)` gives the requirement of
     /// identifier `i`. Conjunctions keep their narrowest requirement, disjunctions need
     /// one on every branch.
-    pub(crate) fn required_keys(&self, keys: &dyn Fn(usize) -> Option<Vec<IndexKey>>) -> Option<Vec<IndexKey>> {
+    pub(crate) fn required_keys(
+        &self,
+        keys: &dyn Fn(usize) -> Option<Vec<IndexKey>>,
+    ) -> Option<Vec<IndexKey>> {
         fn narrowest(sets: impl Iterator<Item = Option<Vec<IndexKey>>>) -> Option<Vec<IndexKey>> {
             sets.flatten().min_by_key(Vec::len)
         }
@@ -175,7 +178,11 @@ impl Parser<'_> {
             terms.push(self.and_expr()?);
         }
         self.depth -= 1;
-        Ok(if terms.len() == 1 { terms.remove(0) } else { Condition::Or(terms) })
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Condition::Or(terms)
+        })
     }
 
     fn and_expr(&mut self) -> Result<Condition, String> {
@@ -184,7 +191,11 @@ impl Parser<'_> {
             self.pos += 1;
             terms.push(self.unary()?);
         }
-        Ok(if terms.len() == 1 { terms.remove(0) } else { Condition::And(terms) })
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Condition::And(terms)
+        })
     }
 
     fn unary(&mut self) -> Result<Condition, String> {
@@ -203,9 +214,13 @@ impl Parser<'_> {
 
     fn resolve(&self, pattern: &str) -> Result<Vec<usize>, String> {
         let ids: Vec<usize> = if pattern == "them" {
-            (0..self.names.len()).filter(|&i| !self.names[i].starts_with('_')).collect()
+            (0..self.names.len())
+                .filter(|&i| !self.names[i].starts_with('_'))
+                .collect()
         } else {
-            (0..self.names.len()).filter(|&i| glob_match(pattern, &self.names[i])).collect()
+            (0..self.names.len())
+                .filter(|&i| glob_match(pattern, &self.names[i]))
+                .collect()
         };
         if ids.is_empty() {
             return Err(format!("'{pattern}' matches no search identifier"));
@@ -231,12 +246,17 @@ impl Parser<'_> {
             Some(Token::Pipe) => Err(AGGREGATION.into()),
             Some(Token::Word(word)) => {
                 let lower = word.to_ascii_lowercase();
-                let is_quantifier = lower == "all" || lower == "any" || lower.parse::<usize>().is_ok();
+                let is_quantifier =
+                    lower == "all" || lower == "any" || lower.parse::<usize>().is_ok();
                 let next_is_of = matches!(self.tokens.get(self.pos + 1), Some(Token::Word(w)) if w.eq_ignore_ascii_case("of"));
                 if is_quantifier && next_is_of {
                     let target = match self.tokens.get(self.pos + 2) {
                         Some(Token::Word(t)) => t.clone(),
-                        _ => return Err(format!("'{word} of' needs an identifier pattern or 'them'")),
+                        _ => {
+                            return Err(format!(
+                                "'{word} of' needs an identifier pattern or 'them'"
+                            ))
+                        }
                     };
                     self.pos += 3;
                     let ids = self.resolve(&target)?;
@@ -272,7 +292,11 @@ const AGGREGATION: &str =
     "deprecated Sigma v1 aggregation ('| count()', '| near'...); rewrite as a correlation rule";
 
 /// Parses a condition string over the given search identifier names.
-pub fn parse_condition(text: &str, names: &[String], max_depth: usize) -> Result<Condition, String> {
+pub fn parse_condition(
+    text: &str,
+    names: &[String],
+    max_depth: usize,
+) -> Result<Condition, String> {
     if text.contains('|') {
         return Err(AGGREGATION.into());
     }
@@ -280,10 +304,19 @@ pub fn parse_condition(text: &str, names: &[String], max_depth: usize) -> Result
     if tokens.is_empty() {
         return Err("empty condition".into());
     }
-    let mut parser = Parser { tokens, pos: 0, names, depth: 0, max_depth };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        names,
+        depth: 0,
+        max_depth,
+    };
     let cond = parser.expr()?;
     if parser.pos != parser.tokens.len() {
-        return Err(format!("unexpected {:?} after a complete condition", parser.tokens[parser.pos]));
+        return Err(format!(
+            "unexpected {:?} after a complete condition",
+            parser.tokens[parser.pos]
+        ));
     }
     Ok(cond)
 }
@@ -304,7 +337,10 @@ mod tests {
             c,
             Condition::Or(vec![
                 Condition::Search(0),
-                Condition::And(vec![Condition::Search(1), Condition::Not(Box::new(Condition::Search(2)))])
+                Condition::And(vec![
+                    Condition::Search(1),
+                    Condition::Not(Box::new(Condition::Search(2)))
+                ])
             ])
         );
     }
@@ -312,12 +348,25 @@ mod tests {
     #[test]
     fn quantifiers_and_them() {
         let n = names(&["sel_a", "sel_b", "_hidden", "filter"]);
-        assert_eq!(parse_condition("1 of sel_*", &n, 32).unwrap(), Condition::AtLeast(1, vec![0, 1]));
-        assert_eq!(parse_condition("all of them", &n, 32).unwrap(), Condition::AllOf(vec![0, 1, 3]));
-        assert_eq!(parse_condition("2 of them", &n, 32).unwrap(), Condition::AtLeast(2, vec![0, 1, 3]));
+        assert_eq!(
+            parse_condition("1 of sel_*", &n, 32).unwrap(),
+            Condition::AtLeast(1, vec![0, 1])
+        );
+        assert_eq!(
+            parse_condition("all of them", &n, 32).unwrap(),
+            Condition::AllOf(vec![0, 1, 3])
+        );
+        assert_eq!(
+            parse_condition("2 of them", &n, 32).unwrap(),
+            Condition::AtLeast(2, vec![0, 1, 3])
+        );
         assert!(parse_condition("1 of nothing*", &n, 32).is_err());
-        assert!(parse_condition("missing", &n, 32).unwrap_err().contains("unknown search identifier"));
-        assert!(parse_condition("sel_a | count() > 5", &n, 32).unwrap_err().contains("correlation"));
+        assert!(parse_condition("missing", &n, 32)
+            .unwrap_err()
+            .contains("unknown search identifier"));
+        assert!(parse_condition("sel_a | count() > 5", &n, 32)
+            .unwrap_err()
+            .contains("correlation"));
         assert!(parse_condition("(sel_a", &n, 32).is_err());
         assert!(parse_condition("sel_a sel_b", &n, 32).is_err());
     }
@@ -326,7 +375,9 @@ mod tests {
     fn deep_nesting_refused() {
         let n = names(&["a"]);
         let text = format!("{}a{}", "(".repeat(500), ")".repeat(500));
-        assert!(parse_condition(&text, &n, 64).unwrap_err().contains("deeper"));
+        assert!(parse_condition(&text, &n, 64)
+            .unwrap_err()
+            .contains("deeper"));
         let nots = format!("{}a", "not ".repeat(500));
         assert!(parse_condition(&nots, &n, 64).is_err());
     }

@@ -40,7 +40,13 @@ pub struct CorrelationMatch {
 }
 
 /// Evaluates hits of correlation `rule`. `hits` all belong to one group, sorted by time.
-fn windows(rule: RuleIdx, corr: &Correlation, group: &[(String, String)], hits: &[&CorrelationHit], out: &mut Vec<CorrelationMatch>) {
+fn windows(
+    rule: RuleIdx,
+    corr: &Correlation,
+    group: &[(String, String)],
+    hits: &[&CorrelationHit],
+    out: &mut Vec<CorrelationMatch>,
+) {
     let span = corr.timespan_ms;
     let finding = |slice: &[&CorrelationHit], count: u64| CorrelationMatch {
         rule,
@@ -53,16 +59,22 @@ fn windows(rule: RuleIdx, corr: &Correlation, group: &[(String, String)], hits: 
     let mut i = 0;
     while i < hits.len() {
         let start = hits[i].time_ms;
-        let end = hits[i..].iter().position(|h| h.time_ms.saturating_sub(start) > span).map_or(hits.len(), |p| i + p);
+        let end = hits[i..]
+            .iter()
+            .position(|h| h.time_ms.saturating_sub(start) > span)
+            .map_or(hits.len(), |p| i + p);
         let window = &hits[i..end];
         match corr.kind {
             CorrelationType::EventCount | CorrelationType::ValueCount => {
-                let Some((op, threshold)) = corr.condition else { return };
+                let Some((op, threshold)) = corr.condition else {
+                    return;
+                };
                 let count_of = |w: &[&CorrelationHit]| -> u64 {
                     if corr.kind == CorrelationType::EventCount {
                         w.len() as u64
                     } else {
-                        let mut values: Vec<&str> = w.iter().filter_map(|h| h.value.as_deref()).collect();
+                        let mut values: Vec<&str> =
+                            w.iter().filter_map(|h| h.value.as_deref()).collect();
                         values.sort_unstable();
                         values.dedup();
                         values.len() as u64
@@ -105,7 +117,7 @@ fn windows(rule: RuleIdx, corr: &Correlation, group: &[(String, String)], hits: 
             }
             CorrelationType::TemporalOrdered => {
                 // The window must start with the first rule, then hold the others in order.
-                if hits[i].base != corr.rules[0] {
+                if corr.rules.first() != Some(&hits[i].base) {
                     i += 1;
                     continue;
                 }
@@ -136,7 +148,13 @@ pub(crate) fn evaluate<'a>(
     mut hits: Vec<CorrelationHit>,
 ) -> Vec<CorrelationMatch> {
     hits.sort_by(|a, b| {
-        (a.correlation, &a.group, a.time_ms, &a.event_id, a.base).cmp(&(b.correlation, &b.group, b.time_ms, &b.event_id, b.base))
+        (a.correlation, &a.group, a.time_ms, &a.event_id, a.base).cmp(&(
+            b.correlation,
+            &b.group,
+            b.time_ms,
+            &b.event_id,
+            b.base,
+        ))
     });
     let mut out = Vec::new();
     let mut groups: HashMap<(RuleIdx, &[String]), Vec<&CorrelationHit>> = HashMap::new();
@@ -150,10 +168,18 @@ pub(crate) fn evaluate<'a>(
         entry.push(h);
     }
     for key in order {
-        let Some(corr) = correlations(key.0) else { continue };
-        let Some(list) = groups.get(&key) else { continue };
-        let group: Vec<(String, String)> =
-            corr.group_by.iter().cloned().zip(key.1.iter().cloned()).collect();
+        let Some(corr) = correlations(key.0) else {
+            continue;
+        };
+        let Some(list) = groups.get(&key) else {
+            continue;
+        };
+        let group: Vec<(String, String)> = corr
+            .group_by
+            .iter()
+            .cloned()
+            .zip(key.1.iter().cloned())
+            .collect();
         windows(key.0, corr, &group, list, &mut out);
     }
     out

@@ -89,7 +89,11 @@ impl fmt::Display for RuleError {
         if self.document == 0 {
             write!(f, "{}: {}", self.origin, self.problem)
         } else {
-            write!(f, "{} (document {}): {}", self.origin, self.document, self.problem)
+            write!(
+                f,
+                "{} (document {}): {}",
+                self.origin, self.document, self.problem
+            )
         }
     }
 }

@@ -19,7 +19,11 @@ impl Hasher for FnvHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for b in bytes {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -64,7 +68,11 @@ impl KeyTable {
                 }
                 IndexKey::Prefix(p) => {
                     let k: Box<[u8]> = p.to_ascii_lowercase().into_bytes().into_boxed_slice();
-                    match self.prefixes.iter_mut().find(|(existing, _)| *existing == k) {
+                    match self
+                        .prefixes
+                        .iter_mut()
+                        .find(|(existing, _)| *existing == k)
+                    {
                         Some((_, list)) => push_unique(list, rule),
                         None => self.prefixes.push((k, vec![rule])),
                     }
@@ -133,7 +141,11 @@ impl NameIndex {
             Placement::Name(keys) => self.by_name.add(rule, keys),
             Placement::Source(keys) => self.by_source.add(rule, keys),
             Placement::Field(field, keys) => {
-                match self.by_field.iter_mut().find(|(path, _)| path.name() == field) {
+                match self
+                    .by_field
+                    .iter_mut()
+                    .find(|(path, _)| path.name() == field)
+                {
                     Some((_, table)) => table.add(rule, keys),
                     None => {
                         let mut table = KeyTable::default();
@@ -148,7 +160,10 @@ impl NameIndex {
 
     /// Whether no rule at all is in the index.
     pub(crate) fn is_empty(&self) -> bool {
-        self.by_name.is_empty() && self.by_source.is_empty() && self.by_field.is_empty() && self.unindexed.is_empty()
+        self.by_name.is_empty()
+            && self.by_source.is_empty()
+            && self.by_field.is_empty()
+            && self.unindexed.is_empty()
     }
 
     /// Rules that need no particular field value.
@@ -159,7 +174,9 @@ impl NameIndex {
     /// Number of distinct indexed values and prefixes (over all indexed fields).
     pub(crate) fn key_count(&self) -> usize {
         let table = |t: &KeyTable| t.exact.len() + t.prefixes.len();
-        table(&self.by_name) + table(&self.by_source) + self.by_field.iter().map(|(_, t)| table(t)).sum::<usize>()
+        table(&self.by_name)
+            + table(&self.by_source)
+            + self.by_field.iter().map(|(_, t)| table(t)).sum::<usize>()
     }
 
     /// Visits every rule that may match an event with this name and source (a rule
@@ -206,17 +223,31 @@ mod tests {
         let exact = |s: &str| IndexKey::Exact(s.to_string());
         let mut idx = NameIndex::default();
         idx.add(0, &Placement::Name(vec![exact("ConsoleLogin")]));
-        idx.add(1, &Placement::Name(vec![exact("consolelogin"), exact("GetUser")]));
+        idx.add(
+            1,
+            &Placement::Name(vec![exact("consolelogin"), exact("GetUser")]),
+        );
         idx.add(2, &Placement::Always);
-        idx.add(3, &Placement::Name(vec![IndexKey::Prefix("updatefunctioncode".into())]));
+        idx.add(
+            3,
+            &Placement::Name(vec![IndexKey::Prefix("updatefunctioncode".into())]),
+        );
         idx.add(4, &Placement::Source(vec![exact("Q.amazonaws.com")]));
-        idx.add(5, &Placement::Field("userIdentity.type".into(), vec![exact("Root")]));
-        idx.add(6, &Placement::Field("readOnly".into(), vec![exact("false")]));
+        idx.add(
+            5,
+            &Placement::Field("userIdentity.type".into(), vec![exact("Root")]),
+        );
+        idx.add(
+            6,
+            &Placement::Field("readOnly".into(), vec![exact("false")]),
+        );
         let seen = |event: serde_json::Value| {
             let mut v = Vec::new();
             let name = event.event_name();
             let source = event.event_source();
-            idx.candidates(&event, name.as_deref(), source.as_deref(), &mut |r| v.push(r));
+            idx.candidates(&event, name.as_deref(), source.as_deref(), &mut |r| {
+                v.push(r)
+            });
             v
         };
         use serde_json::json;
@@ -224,11 +255,19 @@ mod tests {
         assert_eq!(seen(json!({"eventName": "getuser"})), vec![1, 2]);
         assert_eq!(seen(json!({"eventName": "Other"})), vec![2]);
         assert_eq!(
-            seen(json!({"eventName": "UpdateFunctionCode20150331v2", "eventSource": "lambda.amazonaws.com"})),
+            seen(
+                json!({"eventName": "UpdateFunctionCode20150331v2", "eventSource": "lambda.amazonaws.com"})
+            ),
             vec![3, 2]
         );
-        assert_eq!(seen(json!({"eventName": "Chat", "eventSource": "q.amazonaws.com"})), vec![4, 2]);
-        assert_eq!(seen(json!({"userIdentity": {"type": "root"}, "readOnly": false})), vec![5, 6, 2]);
+        assert_eq!(
+            seen(json!({"eventName": "Chat", "eventSource": "q.amazonaws.com"})),
+            vec![4, 2]
+        );
+        assert_eq!(
+            seen(json!({"userIdentity": {"type": "root"}, "readOnly": false})),
+            vec![5, 6, 2]
+        );
         let long = "x".repeat(300);
         assert_eq!(seen(json!({"eventName": long})), vec![2]);
         assert_eq!(idx.key_count(), 6);

@@ -65,7 +65,10 @@ pub use compile::{Detection, EvalCtx};
 pub use correlation::{CorrelationHit, CorrelationMatch};
 pub use error::{Problem, RuleError};
 pub use load::{LoadReport, RuleLoader, RuleOutcome, RuleStatus};
-pub use rule::{Correlation, CorrelationType, CountOp, Level, LogSource, RuleIdx, RuleKind, RuleMeta, UnknownLevel};
+pub use rule::{
+    Correlation, CorrelationType, CountOp, Level, LogSource, RuleIdx, RuleKind, RuleMeta,
+    UnknownLevel,
+};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -145,7 +148,10 @@ impl RuleSet {
     /// other indexed fields) in the rule index, and number of generating rules that
     /// must be tested on every event.
     pub fn index_stats(&self) -> (usize, usize) {
-        (self.generating.key_count(), self.generating.unindexed().len())
+        (
+            self.generating.key_count(),
+            self.generating.unindexed().len(),
+        )
     }
 
     /// The generating rules that require no indexable field value and are therefore
@@ -167,11 +173,17 @@ impl RuleSet {
         let name = event.event_name();
         let source = event.event_source();
         let ctx = EvalCtx::new(name.as_deref(), source.as_deref());
-        self.generating.candidates(event, name.as_deref(), source.as_deref(), &mut |r| {
-            if self.detections.get(r).and_then(Option::as_ref).is_some_and(|d| d.matches_with(event, &ctx)) {
-                out.push(r);
-            }
-        });
+        self.generating
+            .candidates(event, name.as_deref(), source.as_deref(), &mut |r| {
+                if self
+                    .detections
+                    .get(r)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|d| d.matches_with(event, &ctx))
+                {
+                    out.push(r);
+                }
+            });
         if out.len() - start > 1 {
             out[start..].sort_unstable();
             let mut write = start + 1;
@@ -188,7 +200,11 @@ impl RuleSet {
     /// Appends to `out` one hit per (matching base rule, correlation it feeds), with
     /// the group-by values and the event time. Events without a parseable `eventTime`
     /// cannot be placed in a window and produce no hits.
-    pub fn correlation_hits<E: EventFields + ?Sized>(&self, event: &E, out: &mut Vec<CorrelationHit>) {
+    pub fn correlation_hits<E: EventFields + ?Sized>(
+        &self,
+        event: &E,
+        out: &mut Vec<CorrelationHit>,
+    ) {
         if self.feeding.is_empty() {
             return;
         }
@@ -198,35 +214,68 @@ impl RuleSet {
         let name = event.event_name();
         let source = event.event_source();
         let ctx = EvalCtx::new(name.as_deref(), source.as_deref());
-        self.feeding.candidates(event, name.as_deref(), source.as_deref(), &mut |base| {
-            if seen.contains(&base)
-                || !self.detections.get(base).and_then(Option::as_ref).is_some_and(|d| d.matches_with(event, &ctx))
-            {
-                return;
-            }
-            seen.push(base);
-            let Some(time_ms) = *time.get_or_insert_with(|| event.event_time_millis()) else { return };
-            let id = event_id
-                .get_or_insert_with(|| compile::FieldPath::new("eventID").first_text(event).unwrap_or_default())
-                .clone();
-            for &corr in self.feeds.get(base).map(Vec::as_slice).unwrap_or(&[]) {
-                let Some(RuleKind::Correlation(c)) = self.metas.get(corr).map(|m| &m.kind) else { continue };
-                let group = c
-                    .group_by
-                    .iter()
-                    .map(|f| compile::FieldPath::new(f).first_text(event).unwrap_or_default())
-                    .collect();
-                let value = c.value_field.as_deref().and_then(|f| compile::FieldPath::new(f).first_text(event));
-                if c.kind == CorrelationType::ValueCount && value.is_none() {
-                    continue;
+        self.feeding
+            .candidates(event, name.as_deref(), source.as_deref(), &mut |base| {
+                if seen.contains(&base)
+                    || !self
+                        .detections
+                        .get(base)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|d| d.matches_with(event, &ctx))
+                {
+                    return;
                 }
-                out.push(CorrelationHit { correlation: corr, base, group, value, time_ms, event_id: id.clone() });
-            }
-        });
+                seen.push(base);
+                let Some(time_ms) = *time.get_or_insert_with(|| event.event_time_millis()) else {
+                    return;
+                };
+                let id = event_id
+                    .get_or_insert_with(|| {
+                        compile::FieldPath::new("eventID")
+                            .first_text(event)
+                            .unwrap_or_default()
+                    })
+                    .clone();
+                for &corr in self.feeds.get(base).map(Vec::as_slice).unwrap_or(&[]) {
+                    let Some(RuleKind::Correlation(c)) = self.metas.get(corr).map(|m| &m.kind)
+                    else {
+                        continue;
+                    };
+                    let group = c
+                        .group_by
+                        .iter()
+                        .map(|f| {
+                            compile::FieldPath::new(f)
+                                .first_text(event)
+                                .unwrap_or_default()
+                        })
+                        .collect();
+                    let value = c
+                        .value_field
+                        .as_deref()
+                        .and_then(|f| compile::FieldPath::new(f).first_text(event));
+                    if c.kind == CorrelationType::ValueCount && value.is_none() {
+                        continue;
+                    }
+                    out.push(CorrelationHit {
+                        correlation: corr,
+                        base,
+                        group,
+                        value,
+                        time_ms,
+                        event_id: id.clone(),
+                    });
+                }
+            });
     }
 
     /// Both [`RuleSet::match_event`] and [`RuleSet::correlation_hits`] in one call.
-    pub fn scan_event<E: EventFields + ?Sized>(&self, event: &E, fired: &mut Vec<RuleIdx>, hits: &mut Vec<CorrelationHit>) {
+    pub fn scan_event<E: EventFields + ?Sized>(
+        &self,
+        event: &E,
+        fired: &mut Vec<RuleIdx>,
+        hits: &mut Vec<CorrelationHit>,
+    ) {
         self.match_event(event, fired);
         self.correlation_hits(event, hits);
     }

@@ -47,12 +47,18 @@ pub struct LoadReport {
 impl LoadReport {
     /// Number of loaded rules.
     pub fn ok_count(&self) -> usize {
-        self.rules.iter().filter(|r| matches!(r.outcome, RuleOutcome::Ok(_))).count()
+        self.rules
+            .iter()
+            .filter(|r| matches!(r.outcome, RuleOutcome::Ok(_)))
+            .count()
     }
 
     /// Number of skipped documents.
     pub fn skipped_count(&self) -> usize {
-        self.rules.iter().filter(|r| matches!(r.outcome, RuleOutcome::Skipped(_))).count()
+        self.rules
+            .iter()
+            .filter(|r| matches!(r.outcome, RuleOutcome::Skipped(_)))
+            .count()
     }
 
     /// The refused documents' errors.
@@ -87,7 +93,10 @@ impl Default for RuleLoader {
 impl RuleLoader {
     /// A loader applying `limits` to every file and rule.
     pub fn new(limits: Limits) -> Self {
-        RuleLoader { limits, docs: Vec::new() }
+        RuleLoader {
+            limits,
+            docs: Vec::new(),
+        }
     }
 
     /// Adds the embedded rule pack (see [`builtin_rule_files`]); origins are
@@ -106,7 +115,11 @@ impl RuleLoader {
             let mut errors = Vec::new();
             collect_yaml_files(path, &mut files, &mut errors, 0, self.limits.max_depth);
             for (origin, problem) in errors {
-                self.docs.push(PendingDoc { origin, document: 0, yaml: Err(problem) });
+                self.docs.push(PendingDoc {
+                    origin,
+                    document: 0,
+                    yaml: Err(problem),
+                });
             }
             files.sort();
             for file in files {
@@ -119,11 +132,18 @@ impl RuleLoader {
 
     fn add_file(&mut self, path: &Path) {
         let origin = path.display().to_string();
-        let fail = |problem| PendingDoc { origin: origin.clone(), document: 0, yaml: Err(problem) };
+        let fail = |problem| PendingDoc {
+            origin: origin.clone(),
+            document: 0,
+            yaml: Err(problem),
+        };
         match std::fs::metadata(path) {
             Ok(m) if m.len() > self.limits.max_file_bytes as u64 => {
                 let size = usize::try_from(m.len()).unwrap_or(usize::MAX);
-                self.docs.push(fail(Problem::FileTooLarge { size, limit: self.limits.max_file_bytes }));
+                self.docs.push(fail(Problem::FileTooLarge {
+                    size,
+                    limit: self.limits.max_file_bytes,
+                }));
                 return;
             }
             Err(e) => {
@@ -147,17 +167,29 @@ impl RuleLoader {
             self.docs.push(PendingDoc {
                 origin: origin.to_string(),
                 document: 0,
-                yaml: Err(Problem::FileTooLarge { size: text.len(), limit: self.limits.max_file_bytes }),
+                yaml: Err(Problem::FileTooLarge {
+                    size: text.len(),
+                    limit: self.limits.max_file_bytes,
+                }),
             });
             return;
         }
-        let parsed = parse_documents(text, self.limits.max_yaml_nodes, self.limits.max_depth, self.limits.max_documents_per_file);
+        let parsed = parse_documents(
+            text,
+            self.limits.max_yaml_nodes,
+            self.limits.max_depth,
+            self.limits.max_documents_per_file,
+        );
         for (i, yaml) in parsed.into_iter().enumerate() {
             // Empty documents (a trailing `---`, an empty file) are not rules.
             if matches!(yaml, Ok(Yaml::Null)) {
                 continue;
             }
-            self.docs.push(PendingDoc { origin: origin.to_string(), document: i + 1, yaml });
+            self.docs.push(PendingDoc {
+                origin: origin.to_string(),
+                document: i + 1,
+                yaml,
+            });
         }
     }
 
@@ -175,7 +207,13 @@ impl RuleLoader {
                 title: String::new(),
                 outcome: RuleOutcome::Skipped(String::new()),
             };
-            let error = |problem| RuleOutcome::Error(RuleError { origin: doc.origin.clone(), document: doc.document, problem });
+            let error = |problem| {
+                RuleOutcome::Error(RuleError {
+                    origin: doc.origin.clone(),
+                    document: doc.document,
+                    problem,
+                })
+            };
             match doc.yaml {
                 Err(problem) => {
                     status.outcome = error(problem);
@@ -208,16 +246,18 @@ impl RuleLoader {
         //    file first). A correlation whose base rules did not load is refused.
         let find = |reference: &str, origin: &str| -> Option<usize> {
             let by = |pred: &dyn Fn(&ParsedRule) -> bool| -> Option<usize> {
-                let same_file = parsed
-                    .iter()
-                    .position(|p| p.as_ref().is_some_and(|p| p.meta.origin == origin && pred(p)));
+                let same_file = parsed.iter().position(|p| {
+                    p.as_ref()
+                        .is_some_and(|p| p.meta.origin == origin && pred(p))
+                });
                 same_file.or_else(|| parsed.iter().position(|p| p.as_ref().is_some_and(pred)))
             };
             by(&|p| p.meta.name.as_deref() == Some(reference))
                 .or_else(|| by(&|p| p.meta.id == reference))
                 .or_else(|| by(&|p| p.meta.title == reference))
         };
-        let mut resolved: Vec<Option<Result<Vec<usize>, Problem>>> = Vec::with_capacity(parsed.len());
+        let mut resolved: Vec<Option<Result<Vec<usize>, Problem>>> =
+            Vec::with_capacity(parsed.len());
         for p in &parsed {
             let Some(p) = p else {
                 resolved.push(None);
@@ -236,16 +276,23 @@ impl RuleLoader {
                             .iter()
                             .find(|s| s.title == *reference || s.id == *reference)
                             .map(|s| match &s.outcome {
-                                RuleOutcome::Error(e) => format!(" (it failed to load: {})", e.problem),
+                                RuleOutcome::Error(e) => {
+                                    format!(" (it failed to load: {})", e.problem)
+                                }
                                 RuleOutcome::Skipped(r) => format!(" (it was skipped: {r})"),
                                 RuleOutcome::Ok(_) => String::new(),
                             })
                             .unwrap_or_default();
-                        problem = Some(Problem::Correlation(format!("referenced rule '{reference}' not found{why}")));
+                        problem = Some(Problem::Correlation(format!(
+                            "referenced rule '{reference}' not found{why}"
+                        )));
                         break;
                     }
                     Some(i) => {
-                        if matches!(parsed[i].as_ref().map(|b| &b.body), Some(Body::Correlation(_))) {
+                        if matches!(
+                            parsed[i].as_ref().map(|b| &b.body),
+                            Some(Body::Correlation(_))
+                        ) {
                             problem = Some(Problem::Unsupported(format!(
                                 "correlation references the correlation rule '{reference}' (chained correlations)"
                             )));
@@ -288,7 +335,9 @@ impl RuleLoader {
         let mut feeds: Vec<Vec<RuleIdx>> = Vec::new();
         let mut corr_bases: Vec<(RuleIdx, Vec<usize>)> = Vec::new();
         for (i, p) in parsed.into_iter().enumerate() {
-            let (Some(p), Some(idx)) = (p, doc_to_rule[i]) else { continue };
+            let (Some(p), Some(idx)) = (p, doc_to_rule[i]) else {
+                continue;
+            };
             let mut meta = p.meta;
             match p.body {
                 Body::Single(d) => {
@@ -305,7 +354,15 @@ impl RuleLoader {
                             no_generate[b] = true;
                         }
                     }
-                    let RawCorrelation { kind, group_by, timespan_ms, condition, value_field, generate, .. } = raw;
+                    let RawCorrelation {
+                        kind,
+                        group_by,
+                        timespan_ms,
+                        condition,
+                        value_field,
+                        generate,
+                        ..
+                    } = raw;
                     let rules = bases.iter().filter_map(|&b| doc_to_rule[b]).collect();
                     meta.kind = RuleKind::Correlation(Correlation {
                         kind,
@@ -339,12 +396,24 @@ impl RuleLoader {
                 }
             }
         }
+        // Number field paths by name so per-event memos are shared across rules.
+        let mut ids: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        for det in detections.iter_mut().flatten() {
+            det.for_each_path_mut(&mut |path| {
+                let next = u32::try_from(ids.len())
+                    .unwrap_or(u32::MAX - 1)
+                    .min(u32::MAX - 1);
+                let id = *ids.entry(path.name().to_string()).or_insert(next);
+                path.set_id(id);
+            });
+        }
         let mut generating = NameIndex::default();
         let mut feeding = NameIndex::default();
         for (idx, det) in detections.iter().enumerate() {
             let Some(det) = det else { continue };
             let required = |field: &str| {
-                det.condition.required_keys(&|s| det.searches.get(s).and_then(|x| x.required_keys(field)))
+                det.condition
+                    .required_keys(&|s| det.searches.get(s).and_then(|x| x.required_keys(field)))
             };
             let placement = if let Some(keys) = required("eventName") {
                 Placement::Name(keys)
@@ -371,7 +440,13 @@ impl RuleLoader {
                 feeding.add(idx, &placement);
             }
         }
-        let set = RuleSet { metas, detections, generating, feeding, feeds };
+        let set = RuleSet {
+            metas,
+            detections,
+            generating,
+            feeding,
+            feeds,
+        };
         (set, LoadReport { rules: statuses })
     }
 }
@@ -384,7 +459,10 @@ fn collect_yaml_files(
     max_depth: usize,
 ) {
     if depth > max_depth {
-        errors.push((dir.display().to_string(), Problem::Io(format!("directory nesting deeper than {max_depth}"))));
+        errors.push((
+            dir.display().to_string(),
+            Problem::Io(format!("directory nesting deeper than {max_depth}")),
+        ));
         return;
     }
     let entries = match std::fs::read_dir(dir) {

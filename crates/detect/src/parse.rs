@@ -37,8 +37,16 @@ pub(crate) struct ParsedRule {
 #[derive(Debug)]
 pub(crate) enum DocOutcome {
     Rule(Box<ParsedRule>),
-    Skipped { id: String, title: String, reason: String },
-    Failed { id: String, title: String, problem: Problem },
+    Skipped {
+        id: String,
+        title: String,
+        reason: String,
+    },
+    Failed {
+        id: String,
+        title: String,
+        problem: Problem,
+    },
 }
 
 fn text_of(doc: &Yaml, key: &str) -> Option<String> {
@@ -85,12 +93,24 @@ fn parse_bool(y: &Yaml) -> Option<bool> {
 }
 
 /// Parses one rule document. `origin`/`document` only label the metadata.
-pub(crate) fn parse_document(doc: &Yaml, origin: &str, document: usize, limits: &Limits) -> DocOutcome {
+pub(crate) fn parse_document(
+    doc: &Yaml,
+    origin: &str,
+    document: usize,
+    limits: &Limits,
+) -> DocOutcome {
     let id = text_of(doc, "id").unwrap_or_default();
     let title = text_of(doc, "title").unwrap_or_default();
-    let fail = |problem: Problem| DocOutcome::Failed { id: id.clone(), title: title.clone(), problem };
+    let fail = |problem: Problem| DocOutcome::Failed {
+        id: id.clone(),
+        title: title.clone(),
+        problem,
+    };
     if !matches!(doc, Yaml::Map(_)) {
-        return fail(Problem::Malformed(format!("a rule document must be a mapping, found a {}", doc.type_name())));
+        return fail(Problem::Malformed(format!(
+            "a rule document must be a mapping, found a {}",
+            doc.type_name()
+        )));
     }
     if let Some(action) = text_of(doc, "action") {
         return fail(Problem::Unsupported(format!(
@@ -104,14 +124,21 @@ pub(crate) fn parse_document(doc: &Yaml, origin: &str, document: usize, limits: 
             category: text_of(ls, "category"),
         },
         Some(Yaml::Null) | None => LogSource::default(),
-        Some(other) => return fail(Problem::Malformed(format!("'logsource' must be a mapping, found a {}", other.type_name()))),
+        Some(other) => {
+            return fail(Problem::Malformed(format!(
+                "'logsource' must be a mapping, found a {}",
+                other.type_name()
+            )))
+        }
     };
     if let Some(product) = &logsource.product {
         if !product.eq_ignore_ascii_case("aws") {
             return DocOutcome::Skipped {
                 id,
                 title,
-                reason: format!("logsource product '{product}' is not handled (only aws/cloudtrail)"),
+                reason: format!(
+                    "logsource product '{product}' is not handled (only aws/cloudtrail)"
+                ),
             };
         }
         if let Some(service) = &logsource.service {
@@ -119,7 +146,9 @@ pub(crate) fn parse_document(doc: &Yaml, origin: &str, document: usize, limits: 
                 return DocOutcome::Skipped {
                     id,
                     title,
-                    reason: format!("logsource service '{service}' is not handled (only aws/cloudtrail)"),
+                    reason: format!(
+                        "logsource service '{service}' is not handled (only aws/cloudtrail)"
+                    ),
                 };
             }
         }
@@ -152,8 +181,16 @@ pub(crate) fn parse_document(doc: &Yaml, origin: &str, document: usize, limits: 
         generate: true,
     };
     let body = match (doc.get("detection"), doc.get("correlation")) {
-        (Some(_), Some(_)) => return fail(Problem::Malformed("a rule has either 'detection' or 'correlation', not both".into())),
-        (None, None) => return fail(Problem::Malformed("missing 'detection' (or 'correlation') section".into())),
+        (Some(_), Some(_)) => {
+            return fail(Problem::Malformed(
+                "a rule has either 'detection' or 'correlation', not both".into(),
+            ))
+        }
+        (None, None) => {
+            return fail(Problem::Malformed(
+                "missing 'detection' (or 'correlation') section".into(),
+            ))
+        }
         (Some(det), None) => match parse_detection(det, limits) {
             Ok(d) => Body::Single(d),
             Err(p) => return fail(p),
@@ -166,12 +203,24 @@ pub(crate) fn parse_document(doc: &Yaml, origin: &str, document: usize, limits: 
     DocOutcome::Rule(Box::new(ParsedRule { meta, body }))
 }
 
-fn parse_map(entries: &[(Yaml, Yaml)], limits: &Limits, budget: &mut usize) -> Result<Vec<FieldMatcher>, Problem> {
-    let mut out = Vec::with_capacity(entries.len());
+fn parse_map(
+    entries: &[(Yaml, Yaml)],
+    limits: &Limits,
+    budget: &mut usize,
+) -> Result<Vec<FieldMatcher>, Problem> {
+    let mut out: Vec<FieldMatcher> = Vec::with_capacity(entries.len());
     for (k, v) in entries {
-        let key = k
-            .as_str_like()
-            .ok_or_else(|| Problem::Malformed(format!("a field name must be a string, found a {}", k.type_name())))?;
+        let key = k.as_str_like().ok_or_else(|| {
+            Problem::Malformed(format!(
+                "a field name must be a string, found a {}",
+                k.type_name()
+            ))
+        })?;
+        if out.iter().any(|m| m.key == key) {
+            return Err(Problem::Malformed(format!(
+                "duplicate key '{key}' in a search identifier"
+            )));
+        }
         out.push(compile_field(&key, v, limits, budget)?);
     }
     // The entries of a map are ANDed: test `eventName`/`eventSource` last, since the
@@ -180,10 +229,18 @@ fn parse_map(entries: &[(Yaml, Yaml)], limits: &Limits, budget: &mut usize) -> R
     Ok(out)
 }
 
-fn parse_search(name: &str, value: &Yaml, limits: &Limits, budget: &mut usize) -> Result<Search, Problem> {
+fn parse_search(
+    name: &str,
+    value: &Yaml,
+    limits: &Limits,
+    budget: &mut usize,
+) -> Result<Search, Problem> {
     let keyword = |s: &str, budget: &mut usize| -> Result<_, Problem> {
         if *budget == 0 {
-            return Err(Problem::Malformed(format!("rule has more than {} values", limits.max_values_per_rule)));
+            return Err(Problem::Malformed(format!(
+                "rule has more than {} values",
+                limits.max_values_per_rule
+            )));
         }
         *budget -= 1;
         compile_keyword(s, limits)
@@ -191,13 +248,17 @@ fn parse_search(name: &str, value: &Yaml, limits: &Limits, budget: &mut usize) -
     match value {
         Yaml::Map(entries) => {
             if entries.is_empty() {
-                return Err(Problem::Malformed(format!("search identifier '{name}' is an empty mapping")));
+                return Err(Problem::Malformed(format!(
+                    "search identifier '{name}' is an empty mapping"
+                )));
             }
             Ok(Search::AllOf(parse_map(entries, limits, budget)?))
         }
         Yaml::Seq(items) => {
             if items.is_empty() {
-                return Err(Problem::Malformed(format!("search identifier '{name}' is an empty list")));
+                return Err(Problem::Malformed(format!(
+                    "search identifier '{name}' is an empty list"
+                )));
             }
             if items.iter().all(|i| matches!(i, Yaml::Map(_))) {
                 let mut maps = Vec::with_capacity(items.len());
@@ -207,28 +268,40 @@ fn parse_search(name: &str, value: &Yaml, limits: &Limits, budget: &mut usize) -
                     }
                 }
                 Ok(Search::AnyMap(maps))
-            } else if items.iter().all(|i| matches!(i, Yaml::Str(_) | Yaml::Number(_) | Yaml::Bool(_))) {
+            } else if items
+                .iter()
+                .all(|i| matches!(i, Yaml::Str(_) | Yaml::Number(_) | Yaml::Bool(_)))
+            {
                 let mut patterns = Vec::with_capacity(items.len());
                 for item in items {
                     patterns.push(keyword(&item.scalar_text().unwrap_or_default(), budget)?);
                 }
-                Ok(Search::Keywords { patterns, all: false })
+                Ok(Search::Keywords {
+                    patterns,
+                    all: false,
+                })
             } else {
                 Err(Problem::Malformed(format!(
                     "search identifier '{name}' mixes maps and plain values (or holds nested lists)"
                 )))
             }
         }
-        Yaml::Str(_) | Yaml::Number(_) | Yaml::Bool(_) => {
-            Ok(Search::Keywords { patterns: vec![keyword(&value.scalar_text().unwrap_or_default(), budget)?], all: false })
-        }
-        Yaml::Null => Err(Problem::Malformed(format!("search identifier '{name}' is empty"))),
+        Yaml::Str(_) | Yaml::Number(_) | Yaml::Bool(_) => Ok(Search::Keywords {
+            patterns: vec![keyword(&value.scalar_text().unwrap_or_default(), budget)?],
+            all: false,
+        }),
+        Yaml::Null => Err(Problem::Malformed(format!(
+            "search identifier '{name}' is empty"
+        ))),
     }
 }
 
 fn parse_detection(det: &Yaml, limits: &Limits) -> Result<Detection, Problem> {
     let Yaml::Map(entries) = det else {
-        return Err(Problem::Malformed(format!("'detection' must be a mapping, found a {}", det.type_name())));
+        return Err(Problem::Malformed(format!(
+            "'detection' must be a mapping, found a {}",
+            det.type_name()
+        )));
     };
     let mut names = Vec::new();
     let mut searches = Vec::new();
@@ -243,6 +316,11 @@ fn parse_detection(det: &Yaml, limits: &Limits) -> Result<Detection, Problem> {
             "condition" => condition_yaml = Some(v),
             "timeframe" => has_timeframe = true,
             _ => {
+                if names.contains(&key) {
+                    return Err(Problem::Malformed(format!(
+                        "duplicate search identifier '{key}'"
+                    )));
+                }
                 if names.len() >= limits.max_search_identifiers {
                     return Err(Problem::Malformed(format!(
                         "more than {} search identifiers",
@@ -255,13 +333,16 @@ fn parse_detection(det: &Yaml, limits: &Limits) -> Result<Detection, Problem> {
             }
         }
     }
-    let condition_yaml = condition_yaml.ok_or_else(|| Problem::Malformed("missing 'detection.condition'".into()))?;
+    let condition_yaml =
+        condition_yaml.ok_or_else(|| Problem::Malformed("missing 'detection.condition'".into()))?;
     let texts: Vec<String> = match condition_yaml {
         Yaml::Seq(items) => items.iter().filter_map(Yaml::as_str_like).collect(),
         other => other.as_str_like().into_iter().collect(),
     };
     if texts.is_empty() {
-        return Err(Problem::Condition("'condition' must be a string or a list of strings".into()));
+        return Err(Problem::Condition(
+            "'condition' must be a string or a list of strings".into(),
+        ));
     }
     let mut conds = Vec::with_capacity(texts.len());
     for text in &texts {
@@ -281,14 +362,25 @@ fn parse_detection(det: &Yaml, limits: &Limits) -> Result<Detection, Problem> {
                 .into(),
         ));
     }
-    let condition = if conds.len() == 1 { conds.remove(0) } else { Condition::Or(conds) };
-    Ok(Detection { names, searches, condition })
+    let condition = if conds.len() == 1 {
+        conds.remove(0)
+    } else {
+        Condition::Or(conds)
+    };
+    Ok(Detection {
+        names,
+        searches,
+        condition,
+    })
 }
 
 fn parse_correlation(corr: &Yaml, doc: &Yaml) -> Result<RawCorrelation, Problem> {
     let bad = |m: String| Problem::Correlation(m);
     if !matches!(corr, Yaml::Map(_)) {
-        return Err(bad(format!("'correlation' must be a mapping, found a {}", corr.type_name())));
+        return Err(bad(format!(
+            "'correlation' must be a mapping, found a {}",
+            corr.type_name()
+        )));
     }
     let type_text = text_of(corr, "type").ok_or_else(|| bad("missing 'type'".into()))?;
     let kind = match type_text.as_str() {
@@ -305,7 +397,11 @@ fn parse_correlation(corr: &Yaml, doc: &Yaml) -> Result<RawCorrelation, Problem>
     let group_by = list_of(corr, "group-by");
     let span_text = text_of(corr, "timespan").or_else(|| text_of(corr, "timeframe"));
     let span_text = span_text.ok_or_else(|| bad("missing 'timespan'".into()))?;
-    let timespan_ms = parse_timespan(&span_text).ok_or_else(|| bad(format!("bad timespan '{span_text}' (use e.g. 30s, 10m, 1h, 1d)")))?;
+    let timespan_ms = parse_timespan(&span_text).ok_or_else(|| {
+        bad(format!(
+            "bad timespan '{span_text}' (use e.g. 30s, 10m, 1h, 1d)"
+        ))
+    })?;
     let mut condition = None;
     let mut value_field = None;
     match corr.get("condition") {
@@ -326,7 +422,9 @@ fn parse_correlation(corr: &Yaml, doc: &Yaml) -> Result<RawCorrelation, Problem>
                     other => return Err(bad(format!("unknown condition key '{other}'"))),
                 };
                 if condition.is_some() {
-                    return Err(bad("more than one comparison in 'condition' (ranges are not supported)".into()));
+                    return Err(bad(
+                        "more than one comparison in 'condition' (ranges are not supported)".into(),
+                    ));
                 }
                 let n = v
                     .as_str_like()
@@ -335,25 +433,48 @@ fn parse_correlation(corr: &Yaml, doc: &Yaml) -> Result<RawCorrelation, Problem>
                 condition = Some((op, n));
             }
         }
-        Some(other) => return Err(bad(format!("'condition' must be a mapping, found a {}", other.type_name()))),
+        Some(other) => {
+            return Err(bad(format!(
+                "'condition' must be a mapping, found a {}",
+                other.type_name()
+            )))
+        }
     }
     match kind {
         CorrelationType::EventCount | CorrelationType::ValueCount if condition.is_none() => {
-            return Err(bad(format!("{type_text} needs a condition such as 'gte: 10'")))
+            return Err(bad(format!(
+                "{type_text} needs a condition such as 'gte: 10'"
+            )))
         }
         CorrelationType::ValueCount if value_field.is_none() => {
             return Err(bad("value_count needs 'condition.field'".into()))
         }
-        CorrelationType::Temporal | CorrelationType::TemporalOrdered if rule_refs.len() < 2 && condition.is_none() => {
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered
+            if rule_refs.len() < 2 && condition.is_none() =>
+        {
             return Err(bad(format!("{type_text} needs at least two rules")))
         }
         _ => {}
     }
-    let generate = corr.get("generate").or_else(|| doc.get("generate")).and_then(parse_bool).unwrap_or(false);
+    let generate = corr
+        .get("generate")
+        .or_else(|| doc.get("generate"))
+        .and_then(parse_bool)
+        .unwrap_or(false);
     if corr.get("aliases").is_some() {
-        return Err(Problem::Unsupported("correlation 'aliases' are not supported".into()));
+        return Err(Problem::Unsupported(
+            "correlation 'aliases' are not supported".into(),
+        ));
     }
-    Ok(RawCorrelation { kind, rule_refs, group_by, timespan_ms, condition, value_field, generate })
+    Ok(RawCorrelation {
+        kind,
+        rule_refs,
+        group_by,
+        timespan_ms,
+        condition,
+        value_field,
+        generate,
+    })
 }
 
 #[cfg(test)]

@@ -77,7 +77,9 @@ impl Budget<'_> {
     fn take_node<E: de::Error>(&self) -> Result<(), E> {
         let left = self.nodes_left.get();
         if left == 0 {
-            self.exceeded.set(Some(Problem::TooManyNodes { limit: self.node_limit }));
+            self.exceeded.set(Some(Problem::TooManyNodes {
+                limit: self.node_limit,
+            }));
             return Err(E::custom("node budget exceeded"));
         }
         self.nodes_left.set(left - 1);
@@ -86,7 +88,9 @@ impl Budget<'_> {
 
     fn child<E: de::Error>(&self) -> Result<Budget<'_>, E> {
         if self.depth_left == 0 {
-            self.exceeded.set(Some(Problem::TooDeep { limit: self.depth_limit }));
+            self.exceeded.set(Some(Problem::TooDeep {
+                limit: self.depth_limit,
+            }));
             return Err(E::custom("depth limit exceeded"));
         }
         Ok(Budget {
@@ -190,7 +194,9 @@ impl<'de> Visitor<'de> for &Budget<'_> {
     }
 
     fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Yaml, A::Error> {
-        Err(de::Error::custom("YAML tags (!tag) are not supported in rules"))
+        Err(de::Error::custom(
+            "YAML tags (!tag) are not supported in rules",
+        ))
     }
 }
 
@@ -205,7 +211,9 @@ pub(crate) fn parse_documents(
     let mut out = Vec::new();
     for document in yaml_serde::Deserializer::from_str(text) {
         if out.len() >= max_documents {
-            out.push(Err(Problem::TooManyDocuments { limit: max_documents }));
+            out.push(Err(Problem::TooManyDocuments {
+                limit: max_documents,
+            }));
             break;
         }
         let nodes_left = Cell::new(node_limit);

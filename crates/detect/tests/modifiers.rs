@@ -9,8 +9,15 @@ use serde_json::json;
 fn plain_value_is_case_insensitive_whole_value() {
     check(
         "sel:\n    eventName: ConsoleLogin\ncondition: sel",
-        &[json!({"eventName": "ConsoleLogin"}), json!({"eventName": "consolelogin"})],
-        &[json!({"eventName": "ConsoleLoginX"}), json!({"eventName": "XConsoleLogin"}), json!({})],
+        &[
+            json!({"eventName": "ConsoleLogin"}),
+            json!({"eventName": "consolelogin"}),
+        ],
+        &[
+            json!({"eventName": "ConsoleLoginX"}),
+            json!({"eventName": "XConsoleLogin"}),
+            json!({}),
+        ],
     );
 }
 
@@ -41,16 +48,27 @@ fn wildcards_and_escapes() {
         &[json!({"name": "C:\\temp\\a"})],
         &[json!({"name": "C:temp"})],
     );
-    check("sel:\n    name: '*'\ncondition: sel", &[json!({"name": ""}), json!({"name": "x"})], &[json!({}), json!({"name": null})]);
+    check(
+        "sel:\n    name: '*'\ncondition: sel",
+        &[json!({"name": ""}), json!({"name": "x"})],
+        &[json!({}), json!({"name": null})],
+    );
 }
 
 #[test]
 fn empty_string_and_null() {
-    check("sel:\n    errorCode: ''\ncondition: sel", &[json!({"errorCode": ""})], &[json!({"errorCode": "x"}), json!({})]);
+    check(
+        "sel:\n    errorCode: ''\ncondition: sel",
+        &[json!({"errorCode": ""})],
+        &[json!({"errorCode": "x"}), json!({})],
+    );
     check(
         "sel:\n    errorCode: null\ncondition: sel",
         &[json!({}), json!({"errorCode": null})],
-        &[json!({"errorCode": "AccessDenied"}), json!({"errorCode": ""})],
+        &[
+            json!({"errorCode": "AccessDenied"}),
+            json!({"errorCode": ""}),
+        ],
     );
 }
 
@@ -58,7 +76,10 @@ fn empty_string_and_null() {
 fn list_of_values_is_or_and_all_is_and() {
     check(
         "sel:\n    eventName:\n        - StopLogging\n        - DeleteTrail\ncondition: sel",
-        &[json!({"eventName": "StopLogging"}), json!({"eventName": "deletetrail"})],
+        &[
+            json!({"eventName": "StopLogging"}),
+            json!({"eventName": "deletetrail"}),
+        ],
         &[json!({"eventName": "UpdateTrail"})],
     );
     check(
@@ -72,7 +93,10 @@ fn list_of_values_is_or_and_all_is_and() {
 fn numbers_and_booleans_compare_as_text() {
     check(
         "sel:\n    requestParameters.enable: 'false'\ncondition: sel",
-        &[json!({"requestParameters": {"enable": false}}), json!({"requestParameters": {"enable": "FALSE"}})],
+        &[
+            json!({"requestParameters": {"enable": false}}),
+            json!({"requestParameters": {"enable": "FALSE"}}),
+        ],
         &[json!({"requestParameters": {"enable": true}})],
     );
     check(
@@ -82,7 +106,10 @@ fn numbers_and_booleans_compare_as_text() {
     );
     check(
         "sel:\n    requestParameters.fromPort: 22\ncondition: sel",
-        &[json!({"requestParameters": {"fromPort": 22}}), json!({"requestParameters": {"fromPort": "22"}})],
+        &[
+            json!({"requestParameters": {"fromPort": 22}}),
+            json!({"requestParameters": {"fromPort": "22"}}),
+        ],
         &[json!({"requestParameters": {"fromPort": 222}})],
     );
     check(
@@ -97,7 +124,10 @@ fn dotted_paths_nested_arrays_and_literal_dotted_keys() {
     check(
         "sel:\n    userIdentity.sessionContext.sessionIssuer.type: Role\ncondition: sel",
         &[json!({"userIdentity": {"sessionContext": {"sessionIssuer": {"type": "Role"}}}})],
-        &[json!({"userIdentity": {"sessionContext": {"sessionIssuer": {"type": "Root"}}}}), json!({"userIdentity": {}})],
+        &[
+            json!({"userIdentity": {"sessionContext": {"sessionIssuer": {"type": "Root"}}}}),
+            json!({"userIdentity": {}}),
+        ],
     );
     check(
         "sel:\n    requestParameters.items.name: second\ncondition: sel",
@@ -175,10 +205,26 @@ fn regex_and_flags() {
         &[json!({"userIdentity": {"arn": "arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1"}})],
         &[json!({"userIdentity": {"arn": "arn:aws:sts::1:assumed-role/Admin/x"}})],
     );
-    check("sel:\n    name|re: '^abc$'\ncondition: sel", &[json!({"name": "abc"})], &[json!({"name": "ABC"})]);
-    check("sel:\n    name|re|i: '^abc$'\ncondition: sel", &[json!({"name": "ABC"})], &[json!({"name": "ABCD"})]);
-    check("sel:\n    name|re|m: '^b$'\ncondition: sel", &[json!({"name": "a\nb\nc"})], &[json!({"name": "a b c"})]);
-    check("sel:\n    name|re|s: 'a.c'\ncondition: sel", &[json!({"name": "a\nc"})], &[json!({"name": "a\n\nc"})]);
+    check(
+        "sel:\n    name|re: '^abc$'\ncondition: sel",
+        &[json!({"name": "abc"})],
+        &[json!({"name": "ABC"})],
+    );
+    check(
+        "sel:\n    name|re|i: '^abc$'\ncondition: sel",
+        &[json!({"name": "ABC"})],
+        &[json!({"name": "ABCD"})],
+    );
+    check(
+        "sel:\n    name|re|m: '^b$'\ncondition: sel",
+        &[json!({"name": "a\nb\nc"})],
+        &[json!({"name": "a b c"})],
+    );
+    check(
+        "sel:\n    name|re|s: 'a.c'\ncondition: sel",
+        &[json!({"name": "a\nc"})],
+        &[json!({"name": "a\n\nc"})],
+    );
     assert!(rule_error("sel:\n    name|re: '(unclosed'\ncondition: sel").contains("regex"));
 }
 
@@ -199,7 +245,11 @@ fn cidr_v4_v6_and_non_ip() {
 #[test]
 fn base64_and_base64offset() {
     // "hello" -> aGVsbG8=
-    check("sel:\n    data|base64: hello\ncondition: sel", &[json!({"data": "aGVsbG8="})], &[json!({"data": "hello"})]);
+    check(
+        "sel:\n    data|base64: hello\ncondition: sel",
+        &[json!({"data": "aGVsbG8="})],
+        &[json!({"data": "hello"})],
+    );
     check(
         "sel:\n    data|base64|contains: hello\ncondition: sel",
         &[json!({"data": "xxaGVsbG8=yy"})],
@@ -209,11 +259,11 @@ fn base64_and_base64offset() {
     check(
         "sel:\n    data|base64offset|contains: /bin/bash\ncondition: sel",
         &[
-            json!({"data": "IyEvYmluL2Jhc2gK"}),                // "#!/bin/bash\n" (offset 2)
-            json!({"data": "ZWNobyAvYmluL2Jhc2g="}),            // "echo /bin/bash"
-            json!({"data": "L2Jpbi9iYXNo"}),                    // "/bin/bash"
+            json!({"data": "IyEvYmluL2Jhc2gK"}), // "#!/bin/bash\n" (offset 2)
+            json!({"data": "ZWNobyAvYmluL2Jhc2g="}), // "echo /bin/bash"
+            json!({"data": "L2Jpbi9iYXNo"}),     // "/bin/bash"
         ],
-        &[json!({"data": "L2Jpbi9zaA=="})],                   // "/bin/sh"
+        &[json!({"data": "L2Jpbi9zaA=="})], // "/bin/sh"
     );
 }
 
@@ -221,24 +271,52 @@ fn base64_and_base64offset() {
 fn windash() {
     check(
         "sel:\n    cmd|windash|contains: ' -enc '\ncondition: sel",
-        &[json!({"cmd": "powershell -enc AAA"}), json!({"cmd": "powershell /enc AAA"}), json!({"cmd": "powershell \u{2013}enc AAA"})],
+        &[
+            json!({"cmd": "powershell -enc AAA"}),
+            json!({"cmd": "powershell /enc AAA"}),
+            json!({"cmd": "powershell \u{2013}enc AAA"}),
+        ],
         &[json!({"cmd": "powershell enc AAA"})],
     );
 }
 
 #[test]
 fn exists() {
-    check("sel:\n    errorCode|exists: true\ncondition: sel", &[json!({"errorCode": "x"}), json!({"errorCode": ""})], &[json!({})]);
-    check("sel:\n    errorCode|exists: false\ncondition: sel", &[json!({})], &[json!({"errorCode": "x"})]);
+    check(
+        "sel:\n    errorCode|exists: true\ncondition: sel",
+        &[json!({"errorCode": "x"}), json!({"errorCode": ""})],
+        &[json!({})],
+    );
+    check(
+        "sel:\n    errorCode|exists: false\ncondition: sel",
+        &[json!({})],
+        &[json!({"errorCode": "x"})],
+    );
     assert!(rule_error("sel:\n    errorCode|exists: maybe\ncondition: sel").contains("exists"));
 }
 
 #[test]
 fn numeric_comparisons() {
-    check("sel:\n    n|gt: 10\ncondition: sel", &[json!({"n": 11}), json!({"n": "10.5"})], &[json!({"n": 10}), json!({"n": "x"}), json!({})]);
-    check("sel:\n    n|gte: 10\ncondition: sel", &[json!({"n": 10})], &[json!({"n": 9})]);
-    check("sel:\n    n|lt: 10\ncondition: sel", &[json!({"n": -1})], &[json!({"n": 10})]);
-    check("sel:\n    n|lte: 10\ncondition: sel", &[json!({"n": 10})], &[json!({"n": 10.01})]);
+    check(
+        "sel:\n    n|gt: 10\ncondition: sel",
+        &[json!({"n": 11}), json!({"n": "10.5"})],
+        &[json!({"n": 10}), json!({"n": "x"}), json!({})],
+    );
+    check(
+        "sel:\n    n|gte: 10\ncondition: sel",
+        &[json!({"n": 10})],
+        &[json!({"n": 9})],
+    );
+    check(
+        "sel:\n    n|lt: 10\ncondition: sel",
+        &[json!({"n": -1})],
+        &[json!({"n": 10})],
+    );
+    check(
+        "sel:\n    n|lte: 10\ncondition: sel",
+        &[json!({"n": 10})],
+        &[json!({"n": 10.01})],
+    );
     assert!(rule_error("sel:\n    n|gt: ten\ncondition: sel").contains("not a number"));
 }
 
@@ -246,7 +324,9 @@ fn numeric_comparisons() {
 fn fieldref() {
     check(
         "sel:\n    userIdentity.userName|fieldref: requestParameters.userName\ncondition: sel",
-        &[json!({"userIdentity": {"userName": "alice"}, "requestParameters": {"userName": "Alice"}})],
+        &[
+            json!({"userIdentity": {"userName": "alice"}, "requestParameters": {"userName": "Alice"}}),
+        ],
         &[
             json!({"userIdentity": {"userName": "alice"}, "requestParameters": {"userName": "bob"}}),
             json!({"userIdentity": {"userName": "alice"}}),
@@ -254,8 +334,12 @@ fn fieldref() {
     );
     check(
         "sel:\n    userIdentity.arn|fieldref|endswith: requestParameters.userName\ncondition: sel",
-        &[json!({"userIdentity": {"arn": "arn:aws:iam::1:user/alice"}, "requestParameters": {"userName": "alice"}})],
-        &[json!({"userIdentity": {"arn": "arn:aws:iam::1:user/alice"}, "requestParameters": {"userName": "bob"}})],
+        &[
+            json!({"userIdentity": {"arn": "arn:aws:iam::1:user/alice"}, "requestParameters": {"userName": "alice"}}),
+        ],
+        &[
+            json!({"userIdentity": {"arn": "arn:aws:iam::1:user/alice"}, "requestParameters": {"userName": "bob"}}),
+        ],
     );
 }
 
@@ -263,7 +347,10 @@ fn fieldref() {
 fn keywords_search_the_whole_event() {
     check(
         "keywords:\n    - 'TruffleHog'\n    - 'kali'\ncondition: keywords",
-        &[json!({"userAgent": "trufflehog v3"}), json!({"a": {"b": ["Kali Linux"]}})],
+        &[
+            json!({"userAgent": "trufflehog v3"}),
+            json!({"a": {"b": ["Kali Linux"]}}),
+        ],
         &[json!({"userAgent": "aws-cli"})],
     );
     check(
@@ -280,7 +367,9 @@ fn unsupported_and_invalid_modifiers_are_refused() {
     assert!(rule_error("sel:\n    f|bogus: x\ncondition: sel").contains("unknown modifier 'bogus'"));
     let e = rule_error("sel:\n    f|expand: '%Admins%'\ncondition: sel");
     assert!(e.contains("placeholder %Admins% needs a value"), "{e}");
-    assert!(rule_error("sel:\n    f|contains|startswith: x\ncondition: sel").contains("more than one"));
+    assert!(
+        rule_error("sel:\n    f|contains|startswith: x\ncondition: sel").contains("more than one")
+    );
     assert!(rule_error("sel:\n    f|i: x\ncondition: sel").contains("|re"));
     assert!(rule_error("sel:\n    f: []\ncondition: sel").contains("empty"));
     assert!(rule_error("sel:\n    f:\n        nested: map\ncondition: sel").contains("scalar"));
@@ -295,5 +384,9 @@ fn yaml_scalars_keep_their_text() {
         &[json!({"recipientAccountId": "12345678901"})],
     );
     // YAML 1.1 booleans are plain strings in YAML 1.2.
-    check("sel:\n    additionalEventData.MFAUsed: No\ncondition: sel", &[json!({"additionalEventData": {"MFAUsed": "No"}})], &[json!({"additionalEventData": {"MFAUsed": "Yes"}})]);
+    check(
+        "sel:\n    additionalEventData.MFAUsed: No\ncondition: sel",
+        &[json!({"additionalEventData": {"MFAUsed": "No"}})],
+        &[json!({"additionalEventData": {"MFAUsed": "Yes"}})],
+    );
 }

@@ -30,7 +30,12 @@ fn load_file(path: &Path) -> RuleSet {
     loader.add_path(path);
     let (set, report) = loader.finish();
     for status in &report.rules {
-        assert!(matches!(status.outcome, RuleOutcome::Ok(_)), "{}: {:?}", path.display(), status.outcome);
+        assert!(
+            matches!(status.outcome, RuleOutcome::Ok(_)),
+            "{}: {:?}",
+            path.display(),
+            status.outcome
+        );
     }
     assert_eq!(set.rules().len(), 1, "{}", path.display());
     set
@@ -39,20 +44,31 @@ fn load_file(path: &Path) -> RuleSet {
 #[test]
 fn all_sigmahq_rules_load_and_match_their_cases() {
     let files = yaml_files(&sigma_dir());
-    assert_eq!(files.len(), 57, "corpus should hold 57 SigmaHQ CloudTrail rules");
+    assert_eq!(
+        files.len(),
+        57,
+        "corpus should hold 57 SigmaHQ CloudTrail rules"
+    );
     let cases_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigmahq_cases");
     let mut checked = 0;
     for file in &files {
         let stem = file.file_stem().unwrap().to_string_lossy();
         let set = load_file(file);
         let case_path = cases_dir.join(format!("{stem}.json"));
-        let text = std::fs::read_to_string(&case_path).unwrap_or_else(|e| panic!("{}: {e}", case_path.display()));
+        let text = std::fs::read_to_string(&case_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", case_path.display()));
         let case: Value = serde_json::from_str(&text).unwrap();
         let positives = case["positive"].as_array().unwrap();
         let negatives = case["negative"].as_array().unwrap();
-        assert!(!positives.is_empty() && !negatives.is_empty(), "{stem}: needs positive and negative events");
+        assert!(
+            !positives.is_empty() && !negatives.is_empty(),
+            "{stem}: needs positive and negative events"
+        );
         for (i, e) in positives.iter().enumerate() {
-            assert!(common::fires(&set, e), "{stem}: positive #{i} does not fire");
+            assert!(
+                common::fires(&set, e),
+                "{stem}: positive #{i} does not fire"
+            );
         }
         for (i, e) in negatives.iter().enumerate() {
             assert!(!common::fires(&set, e), "{stem}: negative #{i} fires");
@@ -71,7 +87,10 @@ fn all_sigmahq_rules_load_together_with_metadata() {
     let mfa = set
         .rules()
         .iter()
-        .find(|r| r.origin.ends_with("aws_cloudtrail_console_login_success_without_mfa.yml"))
+        .find(|r| {
+            r.origin
+                .ends_with("aws_cloudtrail_console_login_success_without_mfa.yml")
+        })
         .expect("rule loaded");
     assert_eq!(mfa.title, "AWS Successful Console Login Without MFA");
     assert_eq!(mfa.level, firebreak_detect::Level::Medium);
@@ -95,16 +114,27 @@ fn unsupported_and_placeholder_rules_get_a_clear_reason() {
     assert_eq!(set.rules().len(), 0);
     assert_eq!(report.rules.len(), 9);
     for status in &report.rules {
-        let RuleOutcome::Error(e) = &status.outcome else { panic!("{:?}", status) };
+        let RuleOutcome::Error(e) = &status.outcome else {
+            panic!("{:?}", status)
+        };
         let msg = e.to_string();
         assert!(msg.starts_with(&status.origin), "{msg}");
         let file = status.origin.rsplit('/').next().unwrap();
         if file == "aws_ses_messaging_enabled.yml" {
-            assert!(msg.contains("timeframe") && msg.contains("correlation rule"), "{msg}");
+            assert!(
+                msg.contains("timeframe") && msg.contains("correlation rule"),
+                "{msg}"
+            );
         } else if file == "aws_cloudtrail_console_login_success_from_susp_locations.yml" {
-            assert!(msg.contains("placeholder %Legitimate_Countries% needs a value"), "{msg}");
+            assert!(
+                msg.contains("placeholder %Legitimate_Countries% needs a value"),
+                "{msg}"
+            );
         } else {
-            assert!(msg.contains("deprecated Sigma v1 aggregation"), "{file}: {msg}");
+            assert!(
+                msg.contains("deprecated Sigma v1 aggregation"),
+                "{file}: {msg}"
+            );
         }
     }
 }
@@ -113,7 +143,10 @@ fn stratus_logs() -> Vec<(String, Vec<Value>)> {
     let dir = common::corpus().join("stratus/docs/detonation-logs");
     let mut out = Vec::new();
     for path in {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         v.sort();
         v
     } {
@@ -121,8 +154,12 @@ fn stratus_logs() -> Vec<(String, Vec<Value>)> {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let events: Vec<Value> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        out.push((path.file_stem().unwrap().to_string_lossy().into_owned(), events));
+        let events: Vec<Value> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        out.push((
+            path.file_stem().unwrap().to_string_lossy().into_owned(),
+            events,
+        ));
     }
     out
 }
@@ -142,30 +179,72 @@ fn sigmahq_rules_over_stratus_detonations() {
             out.clear();
             set.match_event(e, &mut out);
             // Cross-check the index: every rule tested directly gives the same answer.
-            let direct: Vec<usize> = (0..set.rules().len()).filter(|&r| set.rule_matches(r, e)).collect();
-            assert_eq!(out, direct, "index disagrees with direct evaluation in {technique}");
+            let direct: Vec<usize> = (0..set.rules().len())
+                .filter(|&r| set.rule_matches(r, e))
+                .collect();
+            assert_eq!(
+                out, direct,
+                "index disagrees with direct evaluation in {technique}"
+            );
             for &r in &out {
-                let stem = Path::new(&set.rules()[r].origin).file_stem().unwrap().to_string_lossy().into_owned();
+                let stem = Path::new(&set.rules()[r].origin)
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 fired.entry(technique.clone()).or_default().insert(stem);
             }
         }
     }
     let expect = [
-        ("aws.initial-access.console-login-without-mfa", "aws_cloudtrail_console_login_success_without_mfa"),
-        ("aws.defense-evasion.cloudtrail-stop", "aws_cloudtrail_disable_logging"),
-        ("aws.defense-evasion.cloudtrail-delete", "aws_cloudtrail_disable_logging"),
-        ("aws.defense-evasion.vpc-remove-flow-logs", "aws_cloudtrail_vpc_flow_logs_deleted"),
-        ("aws.exfiltration.ec2-share-ebs-snapshot", "aws_snapshot_backup_exfiltration"),
-        ("aws.exfiltration.ec2-security-group-open-port-22-ingress", "aws_cloudtrail_security_group_change_ingress_egress"),
-        ("aws.execution.ssm-send-command", "aws_cloudtrail_ssm_malicious_usage"),
-        ("aws.persistence.iam-backdoor-user", "aws_iam_backdoor_users_keys"),
-        ("aws.persistence.lambda-layer-extension", "aws_new_lambda_layer_attached"),
-        ("aws.privilege-escalation.iam-update-user-login-profile", "aws_update_login_profile"),
+        (
+            "aws.initial-access.console-login-without-mfa",
+            "aws_cloudtrail_console_login_success_without_mfa",
+        ),
+        (
+            "aws.defense-evasion.cloudtrail-stop",
+            "aws_cloudtrail_disable_logging",
+        ),
+        (
+            "aws.defense-evasion.cloudtrail-delete",
+            "aws_cloudtrail_disable_logging",
+        ),
+        (
+            "aws.defense-evasion.vpc-remove-flow-logs",
+            "aws_cloudtrail_vpc_flow_logs_deleted",
+        ),
+        (
+            "aws.exfiltration.ec2-share-ebs-snapshot",
+            "aws_snapshot_backup_exfiltration",
+        ),
+        (
+            "aws.exfiltration.ec2-security-group-open-port-22-ingress",
+            "aws_cloudtrail_security_group_change_ingress_egress",
+        ),
+        (
+            "aws.execution.ssm-send-command",
+            "aws_cloudtrail_ssm_malicious_usage",
+        ),
+        (
+            "aws.persistence.iam-backdoor-user",
+            "aws_iam_backdoor_users_keys",
+        ),
+        (
+            "aws.persistence.lambda-layer-extension",
+            "aws_new_lambda_layer_attached",
+        ),
+        (
+            "aws.privilege-escalation.iam-update-user-login-profile",
+            "aws_update_login_profile",
+        ),
     ];
     let mut missing = Vec::new();
     for (technique, rule) in expect {
         if !fired.get(technique).is_some_and(|s| s.contains(rule)) {
-            missing.push(format!("{technique} should fire {rule} (fired: {:?})", fired.get(technique)));
+            missing.push(format!(
+                "{technique} should fire {rule} (fired: {:?})",
+                fired.get(technique)
+            ));
         }
     }
     assert!(missing.is_empty(), "{missing:#?}");
@@ -186,21 +265,31 @@ fn index_agrees_with_direct_evaluation_on_every_corpus_and_builtin_rule() {
     let mut events: Vec<Value> = stratus_logs().into_iter().flat_map(|(_, e)| e).collect();
     let cases_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigmahq_cases");
     for entry in std::fs::read_dir(&cases_dir).unwrap() {
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
         for key in ["positive", "negative"] {
             events.extend(case[key].as_array().unwrap().iter().cloned());
         }
     }
     assert!(events.len() > 300);
-    let generating: Vec<usize> = (0..set.rules().len()).filter(|&r| set.rules()[r].generate).collect();
+    let generating: Vec<usize> = (0..set.rules().len())
+        .filter(|&r| set.rules()[r].generate)
+        .collect();
     let mut out = Vec::new();
     let mut total = 0;
     for e in &events {
         out.clear();
         set.match_event(e, &mut out);
-        let direct: Vec<usize> = generating.iter().copied().filter(|&r| set.rule_matches(r, e)).collect();
+        let direct: Vec<usize> = generating
+            .iter()
+            .copied()
+            .filter(|&r| set.rule_matches(r, e))
+            .collect();
         assert_eq!(out, direct, "index disagrees on {e}");
         total += out.len();
     }
-    assert!(total > 100, "the events should fire many rules, fired {total}");
+    assert!(
+        total > 100,
+        "the events should fire many rules, fired {total}"
+    );
 }

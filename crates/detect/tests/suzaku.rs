@@ -33,14 +33,19 @@ fn whole_suzaku_corpus_loads() {
     let mut loader = RuleLoader::new(Limits::default());
     loader.add_path(&suzaku_dir());
     let (set, report) = loader.finish();
-    let files: std::collections::BTreeSet<&str> = report.rules.iter().map(|r| r.origin.as_str()).collect();
+    let files: std::collections::BTreeSet<&str> =
+        report.rules.iter().map(|r| r.origin.as_str()).collect();
     assert_eq!(files.len(), 793, "every file is reported");
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for r in &report.rules {
         match &r.outcome {
             RuleOutcome::Ok(_) => {}
-            RuleOutcome::Skipped(why) => *reasons.entry(format!("skipped: {why}")).or_default() += 1,
-            RuleOutcome::Error(e) => *reasons.entry(format!("error: {}", e.problem)).or_default() += 1,
+            RuleOutcome::Skipped(why) => {
+                *reasons.entry(format!("skipped: {why}")).or_default() += 1
+            }
+            RuleOutcome::Error(e) => {
+                *reasons.entry(format!("error: {}", e.problem)).or_default() += 1
+            }
         }
     }
     eprintln!(
@@ -52,7 +57,11 @@ fn whole_suzaku_corpus_loads() {
     );
     assert_eq!(report.errors().count(), 0, "{reasons:#?}");
     assert_eq!(report.ok_count(), set.rules().len());
-    let correlations = set.rules().iter().filter(|r| matches!(r.kind, RuleKind::Correlation(_))).count();
+    let correlations = set
+        .rules()
+        .iter()
+        .filter(|r| matches!(r.kind, RuleKind::Correlation(_)))
+        .count();
     assert_eq!(correlations, 5);
 }
 
@@ -68,7 +77,12 @@ fn load_corr(file: &str) -> RuleSet {
 fn at(minute: f64) -> String {
     let ms = (minute * 60_000.0) as i64;
     let secs = ms / 1000;
-    format!("2024-07-30T10:{:02}:{:02}.{:03}Z", secs / 60, secs % 60, ms % 1000)
+    format!(
+        "2024-07-30T10:{:02}:{:02}.{:03}Z",
+        secs / 60,
+        secs % 60,
+        ms % 1000
+    )
 }
 
 fn run(set: &RuleSet, events: &[Value]) -> (Vec<usize>, Vec<CorrelationMatch>) {
@@ -97,24 +111,42 @@ fn failed_login(min: f64, ip: &str, id: usize) -> Value {
 #[test]
 fn many_failed_logins_event_count() {
     let set = load_corr("aws_cloudtrail_many_failed_logins.yml");
-    let corr = set.rules().iter().position(|r| matches!(r.kind, RuleKind::Correlation(_))).unwrap();
+    let corr = set
+        .rules()
+        .iter()
+        .position(|r| matches!(r.kind, RuleKind::Correlation(_)))
+        .unwrap();
     // Positive: 3 failures from one IP within 5 minutes.
-    let ev: Vec<Value> = (0..3).map(|i| failed_login(i as f64, "198.51.100.1", i)).collect();
+    let ev: Vec<Value> = (0..3)
+        .map(|i| failed_login(i as f64, "198.51.100.1", i))
+        .collect();
     let (fired, found) = run(&set, &ev);
-    assert!(fired.is_empty(), "generate: false keeps the base rule silent");
+    assert!(
+        fired.is_empty(),
+        "generate: false keeps the base rule silent"
+    );
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].rule, corr);
     assert_eq!(found[0].count, 3);
-    assert_eq!(found[0].group, vec![("sourceIPAddress".to_string(), "198.51.100.1".to_string())]);
+    assert_eq!(
+        found[0].group,
+        vec![("sourceIPAddress".to_string(), "198.51.100.1".to_string())]
+    );
     assert_eq!(found[0].event_ids, vec!["e0", "e1", "e2"]);
     assert_eq!(found[0].last_ms - found[0].first_ms, 120_000);
     // Below threshold.
     assert!(run(&set, &ev[..2]).1.is_empty());
     // Outside the timespan: 0, 3, 6 minutes never have 3 within 5 minutes.
-    let spread: Vec<Value> = (0..3).map(|i| failed_login(i as f64 * 3.0, "198.51.100.1", i)).collect();
+    let spread: Vec<Value> = (0..3)
+        .map(|i| failed_login(i as f64 * 3.0, "198.51.100.1", i))
+        .collect();
     assert!(run(&set, &spread).1.is_empty());
     // Different groups: 2 + 1 from two IPs.
-    let mixed = vec![failed_login(0.0, "198.51.100.1", 0), failed_login(1.0, "198.51.100.1", 1), failed_login(2.0, "198.51.100.2", 2)];
+    let mixed = vec![
+        failed_login(0.0, "198.51.100.1", 0),
+        failed_login(1.0, "198.51.100.1", 1),
+        failed_login(2.0, "198.51.100.2", 2),
+    ];
     assert!(run(&set, &mixed).1.is_empty());
     // Successful logins do not count.
     let mut ok = ev.clone();
@@ -135,19 +167,26 @@ fn denied(min: f64, ip: &str, key: &str, id: usize) -> Value {
 #[test]
 fn many_access_denied_groups_by_ip_and_key() {
     let set = load_corr("aws_cloudtrail_many_access_denied.yml");
-    let ev: Vec<Value> = (0..10).map(|i| denied(i as f64 * 0.5, "203.0.113.5", "AKIA1", i)).collect();
+    let ev: Vec<Value> = (0..10)
+        .map(|i| denied(i as f64 * 0.5, "203.0.113.5", "AKIA1", i))
+        .collect();
     let found = run(&set, &ev).1;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].count, 10);
     assert_eq!(
         found[0].group,
-        vec![("sourceIPAddress".into(), "203.0.113.5".into()), ("userIdentity.accessKeyId".into(), "AKIA1".into())]
+        vec![
+            ("sourceIPAddress".into(), "203.0.113.5".into()),
+            ("userIdentity.accessKeyId".into(), "AKIA1".into())
+        ]
     );
     assert!(run(&set, &ev[..9]).1.is_empty(), "below threshold");
     let mut other_key = ev.clone();
     other_key[9] = denied(4.5, "203.0.113.5", "AKIA2", 9);
     assert!(run(&set, &other_key).1.is_empty(), "different group");
-    let slow: Vec<Value> = (0..10).map(|i| denied(i as f64 * 2.0, "203.0.113.5", "AKIA1", i)).collect();
+    let slow: Vec<Value> = (0..10)
+        .map(|i| denied(i as f64 * 2.0, "203.0.113.5", "AKIA1", i))
+        .collect();
     assert!(run(&set, &slow).1.is_empty(), "outside the timespan");
 }
 
@@ -160,18 +199,34 @@ fn recon(sec: f64, arn: &str, name: &str, id: usize) -> Value {
 fn many_recon_events_value_count() {
     let set = load_corr("aws_cloudtrail_many_recon_events.yml");
     let arn = "arn:aws:iam::1:user/eve";
-    let ev = vec![recon(0.0, arn, "ListUsers", 0), recon(10.0, arn, "ListRoles", 1), recon(20.0, arn, "GetUser", 2)];
+    let ev = vec![
+        recon(0.0, arn, "ListUsers", 0),
+        recon(10.0, arn, "ListRoles", 1),
+        recon(20.0, arn, "GetUser", 2),
+    ];
     let found = run(&set, &ev).1;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].count, 3, "three distinct event names");
     // The same name three times is one distinct value.
-    let same = vec![recon(0.0, arn, "ListUsers", 0), recon(10.0, arn, "ListUsers", 1), recon(20.0, arn, "ListUsers", 2)];
+    let same = vec![
+        recon(0.0, arn, "ListUsers", 0),
+        recon(10.0, arn, "ListUsers", 1),
+        recon(20.0, arn, "ListUsers", 2),
+    ];
     assert!(run(&set, &same).1.is_empty());
     // Outside the 1 minute timespan.
-    let slow = vec![recon(0.0, arn, "ListUsers", 0), recon(40.0, arn, "ListRoles", 1), recon(80.0, arn, "GetUser", 2)];
+    let slow = vec![
+        recon(0.0, arn, "ListUsers", 0),
+        recon(40.0, arn, "ListRoles", 1),
+        recon(80.0, arn, "GetUser", 2),
+    ];
     assert!(run(&set, &slow).1.is_empty());
     // Different principals.
-    let split = vec![recon(0.0, arn, "ListUsers", 0), recon(10.0, arn, "ListRoles", 1), recon(20.0, "arn:aws:iam::1:user/bob", "GetUser", 2)];
+    let split = vec![
+        recon(0.0, arn, "ListUsers", 0),
+        recon(10.0, arn, "ListRoles", 1),
+        recon(20.0, "arn:aws:iam::1:user/bob", "GetUser", 2),
+    ];
     assert!(run(&set, &split).1.is_empty());
 }
 
@@ -210,13 +265,27 @@ fn iam_persistence_chain_temporal_ordered() {
     // Outside the 10 minute timespan.
     let late = vec![
         call(0.0, "iam.amazonaws.com", "CreateUser", ip, "u1", false),
-        call(11.0, "iam.amazonaws.com", "CreateAccessKey", ip, "k1", false),
+        call(
+            11.0,
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            ip,
+            "k1",
+            false,
+        ),
     ];
     assert!(run(&set, &late).1.is_empty());
     // Different source IPs.
     let split = vec![
         call(0.0, "iam.amazonaws.com", "CreateUser", ip, "u1", false),
-        call(2.0, "iam.amazonaws.com", "CreateAccessKey", "192.0.2.8", "k1", false),
+        call(
+            2.0,
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            "192.0.2.8",
+            "k1",
+            false,
+        ),
     ];
     assert!(run(&set, &split).1.is_empty());
 }
@@ -226,7 +295,14 @@ fn s3_enum_after_getcalleridentity() {
     let set = load_corr("aws_cloudtrail_s3_enum_after_getcalleridentity.yml");
     let ip = "192.0.2.9";
     let ev = vec![
-        call(0.0, "sts.amazonaws.com", "GetCallerIdentity", ip, "g1", false),
+        call(
+            0.0,
+            "sts.amazonaws.com",
+            "GetCallerIdentity",
+            ip,
+            "g1",
+            false,
+        ),
         call(1.0, "s3.amazonaws.com", "ListBuckets", ip, "l1", false),
     ];
     let (fired, found) = run(&set, &ev);
@@ -234,15 +310,43 @@ fn s3_enum_after_getcalleridentity() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].count, 2);
     let late = vec![
-        call(0.0, "sts.amazonaws.com", "GetCallerIdentity", ip, "g1", false),
+        call(
+            0.0,
+            "sts.amazonaws.com",
+            "GetCallerIdentity",
+            ip,
+            "g1",
+            false,
+        ),
         call(6.0, "s3.amazonaws.com", "ListBuckets", ip, "l1", false),
     ];
     assert!(run(&set, &late).1.is_empty(), "outside 5 minutes");
-    let only_one = vec![call(1.0, "s3.amazonaws.com", "ListBuckets", ip, "l1", false)];
+    let only_one = vec![call(
+        1.0,
+        "s3.amazonaws.com",
+        "ListBuckets",
+        ip,
+        "l1",
+        false,
+    )];
     assert!(run(&set, &only_one).1.is_empty());
     let split = vec![
-        call(0.0, "sts.amazonaws.com", "GetCallerIdentity", ip, "g1", false),
-        call(1.0, "s3.amazonaws.com", "ListBuckets", "192.0.2.10", "l1", false),
+        call(
+            0.0,
+            "sts.amazonaws.com",
+            "GetCallerIdentity",
+            ip,
+            "g1",
+            false,
+        ),
+        call(
+            1.0,
+            "s3.amazonaws.com",
+            "ListBuckets",
+            "192.0.2.10",
+            "l1",
+            false,
+        ),
     ];
     assert!(run(&set, &split).1.is_empty(), "different group");
 }
@@ -285,9 +389,19 @@ fn correlation_errors_are_clear() {
     let e = report.errors().next().unwrap().to_string();
     assert!(e.contains("referenced rule 'nope' not found"), "{e}");
     let bad_span = "title: c\ncorrelation:\n    type: event_count\n    rules: [x]\n    timespan: 10y\n    condition: {gte: 2}\n";
-    let e = common::load(bad_span).1.errors().next().unwrap().to_string();
+    let e = common::load(bad_span)
+        .1
+        .errors()
+        .next()
+        .unwrap()
+        .to_string();
     assert!(e.contains("bad timespan '10y'"), "{e}");
     let no_field = "title: c\ncorrelation:\n    type: value_count\n    rules: [x]\n    timespan: 1m\n    condition: {gte: 2}\n";
-    let e = common::load(no_field).1.errors().next().unwrap().to_string();
+    let e = common::load(no_field)
+        .1
+        .errors()
+        .next()
+        .unwrap()
+        .to_string();
     assert!(e.contains("condition.field"), "{e}");
 }

@@ -45,30 +45,34 @@ fn thread_cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-fn time(file: &InputFile, label: &str) {
+fn time(files: &[InputFile], label: &str) {
     for (what, parse) in [("read only", false), ("read + event head", true)] {
         let start = Instant::now();
         let cpu_start = thread_cpu_seconds();
         let mut parsed = 0u64;
         let mut names = 0usize;
-        let report = read_file(file, &mut |r| {
-            if parse {
-                if let Ok(e) = r.event() {
-                    parsed += 1;
-                    names += e.event_name().map_or(0, str::len);
-                    let _ = EventFields::event_time_millis(&e);
+        let (mut records, mut decoded) = (0u64, 0u64);
+        for file in files {
+            let report = read_file(file, &mut |r| {
+                if parse {
+                    if let Ok(e) = r.event() {
+                        parsed += 1;
+                        names += e.event_name().map_or(0, str::len);
+                        let _ = EventFields::event_time_millis(&e);
+                    }
                 }
-            }
-            ControlFlow::Continue(())
-        });
+                ControlFlow::Continue(())
+            });
+            assert!(report.errors.is_empty(), "{:?}", report.errors);
+            records += report.records;
+            decoded += report.bytes_decoded;
+        }
         let wall = start.elapsed().as_secs_f64();
         let secs = (thread_cpu_seconds() - cpu_start).max(0.01);
-        assert!(report.errors.is_empty(), "{:?}", report.errors);
         println!(
-            "{label:<22} {what:<18} {:>8} records in {secs:.2} s CPU ({wall:.2} s wall) = {:>9.0} records/s per core, {:>6.0} MB/s decoded (parsed {parsed}, {names})",
-            report.records,
-            report.records as f64 / secs,
-            report.bytes_decoded as f64 / secs / 1e6
+            "{label:<34} {what:<18} {records:>8} records in {secs:.2} s CPU ({wall:.2} s wall) = {:>9.0} records/s per core, {:>6.0} MB/s decoded (parsed {parsed}, {names})",
+            records as f64 / secs,
+            decoded as f64 / secs / 1e6
         );
     }
 }
@@ -87,7 +91,11 @@ fn micro() {
     }
     let secs = thread_cpu_seconds() - cpu;
     let count = (rounds * records.len()) as f64;
-    println!("parse head (in memory): {:.0} ns/record, {:.0} records/s ({n})", secs * 1e9 / count, count / secs);
+    println!(
+        "parse head (in memory): {:.0} ns/record, {:.0} records/s ({n})",
+        secs * 1e9 / count,
+        count / secs
+    );
 
     let mut body = b"{\"Records\":[".to_vec();
     for (i, r) in records.iter().enumerate() {
@@ -126,15 +134,24 @@ fn gunzip(path: &std::path::Path) {
     let compressed = std::fs::read(path).expect("read");
     let cpu = thread_cpu_seconds();
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(&compressed[..]).read_to_end(&mut out).expect("gunzip");
+    flate2::read::MultiGzDecoder::new(&compressed[..])
+        .read_to_end(&mut out)
+        .expect("gunzip");
     let secs = thread_cpu_seconds() - cpu;
-    println!("flate2/zlib-rs: {} bytes in {secs:.2} s CPU = {:.0} MB/s", out.len(), out.len() as f64 / secs / 1e6);
+    println!(
+        "flate2/zlib-rs: {} bytes in {secs:.2} s CPU = {:.0} MB/s",
+        out.len(),
+        out.len() as f64 / secs / 1e6
+    );
     let cpu = thread_cpu_seconds();
     let mut d = libdeflater::Decompressor::new();
     let mut out2 = vec![0u8; out.len()];
     let n = d.gzip_decompress(&compressed, &mut out2).expect("libdeflate");
     let secs = thread_cpu_seconds() - cpu;
-    println!("libdeflate:     {n} bytes in {secs:.2} s CPU = {:.0} MB/s", n as f64 / secs / 1e6);
+    println!(
+        "libdeflate:     {n} bytes in {secs:.2} s CPU = {:.0} MB/s",
+        n as f64 / secs / 1e6
+    );
 }
 
 fn main() {
@@ -148,14 +165,21 @@ fn main() {
     }
     let mut args = std::env::args().skip(1);
     let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
-    let dir = PathBuf::from(args.next().unwrap_or_else(|| std::env::temp_dir().display().to_string()));
+    let dir = PathBuf::from(
+        args.next()
+            .unwrap_or_else(|| std::env::temp_dir().display().to_string()),
+    );
     let gz_path = dir.join("firebreak-speed.jsonl.gz");
     let s3_path = dir.join("firebreak-speed-records.json");
+    let s3_dir = dir.join("firebreak-speed-s3");
+    let _ = std::fs::create_dir_all(&s3_dir);
+    let per_object = 2000u64;
     {
         let f = std::fs::File::create(&gz_path).expect("create");
         let mut enc = flate2::write::GzEncoder::new(std::io::BufWriter::new(f), flate2::Compression::default());
         let mut plain = std::io::BufWriter::new(std::fs::File::create(&s3_path).expect("create"));
         plain.write_all(b"{\"Records\":[").expect("write");
+        let mut object: Option<flate2::write::GzEncoder<std::fs::File>> = None;
         for i in 0..n {
             let r = record(i);
             enc.write_all(r.as_bytes()).expect("write");
@@ -164,16 +188,47 @@ fn main() {
                 plain.write_all(b",").expect("write");
             }
             plain.write_all(r.as_bytes()).expect("write");
+            if i % per_object == 0 {
+                if let Some(mut o) = object.take() {
+                    o.write_all(b"]}").expect("write");
+                    o.finish().expect("finish");
+                }
+                let f = std::fs::File::create(s3_dir.join(format!("{:06}.json.gz", i / per_object))).expect("create");
+                let mut o = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+                o.write_all(b"{\"Records\":[").expect("write");
+                o.write_all(r.as_bytes()).expect("write");
+                object = Some(o);
+            } else if let Some(o) = object.as_mut() {
+                o.write_all(b",").expect("write");
+                o.write_all(r.as_bytes()).expect("write");
+            }
+        }
+        if let Some(mut o) = object.take() {
+            o.write_all(b"]}").expect("write");
+            o.finish().expect("finish");
         }
         plain.write_all(b"]}").expect("write");
         enc.finish().expect("finish");
     }
-    for (path, label) in [(&gz_path, "gzip JSON lines"), (&s3_path, "plain Records object")] {
+    let one = |path: &PathBuf| {
         let len = std::fs::metadata(path).expect("metadata").len();
-        let file = InputFile { path: path.clone(), len };
         println!("{} ({} bytes on disk)", path.display(), len);
-        time(&file, label);
-    }
+        vec![InputFile {
+            path: path.clone(),
+            len,
+        }]
+    };
+    time(&one(&gz_path), "one gzip JSON lines file (streamed)");
+    time(&one(&s3_path), "one plain Records object");
+    let (objects, errors) = firebreak_events::discover_inputs(std::slice::from_ref(&s3_dir));
+    assert!(errors.is_empty());
+    println!(
+        "{} ({} gzip S3 objects of {per_object} records)",
+        s3_dir.display(),
+        objects.len()
+    );
+    time(&objects, "gzip S3 objects (libdeflate)");
+    let _ = std::fs::remove_dir_all(&s3_dir);
     let _ = std::fs::remove_file(&gz_path);
     let _ = std::fs::remove_file(&s3_path);
 }

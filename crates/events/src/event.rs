@@ -130,12 +130,19 @@ const ACCOUNT_ID: usize = 3;
 const ACCESS_KEY_ID: usize = 4;
 const USER_NAME: usize = 5;
 
-const SCAN: ScanOptions = ScanOptions { at_eof: true, newline_is_error: false };
+const SCAN: ScanOptions = ScanOptions {
+    at_eof: true,
+    newline_is_error: false,
+};
 
 fn stop_to_error(stop: json::Stop) -> RecordError {
     match stop {
-        json::Stop::NeedMore => RecordError::InvalidJson { message: "unexpected end of the record".into() },
-        json::Stop::Syntax { at, message } => RecordError::InvalidJson { message: format!("{message} (at byte {at})") },
+        json::Stop::NeedMore => RecordError::InvalidJson {
+            message: "unexpected end of the record".into(),
+        },
+        json::Stop::Syntax { at, message } => RecordError::InvalidJson {
+            message: format!("{message} (at byte {at})"),
+        },
         json::Stop::TooDeep { at } => RecordError::InvalidJson {
             message: format!("nesting deeper than {} levels (at byte {at})", json::MAX_DEPTH),
         },
@@ -183,20 +190,34 @@ impl<'a> CloudTrailEvent<'a> {
     /// Parses a record: checks it is UTF-8 JSON whose top level is an object and
     /// decodes its head fields in one pass. Other fields are decoded on demand.
     pub fn parse(raw: &'a [u8]) -> Result<Self, RecordError> {
-        let raw = std::str::from_utf8(raw).map_err(|e| RecordError::NotUtf8 { offset: e.valid_up_to() })?;
+        let raw = std::str::from_utf8(raw).map_err(|e| RecordError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
         let first = raw.bytes().find(|b| !b.is_ascii_whitespace());
         match first {
             Some(b'{') => {}
-            Some(other) => return Err(RecordError::NotAnObject { found: json_kind_name(other) }),
-            None => return Err(RecordError::InvalidJson { message: "empty record".into() }),
+            Some(other) => {
+                return Err(RecordError::NotAnObject {
+                    found: json_kind_name(other),
+                })
+            }
+            None => {
+                return Err(RecordError::InvalidJson {
+                    message: "empty record".into(),
+                })
+            }
         }
         if raw.len() > u32::MAX as usize {
-            return Err(RecordError::InvalidJson { message: "record larger than 4 GiB".into() });
+            return Err(RecordError::InvalidJson {
+                message: "record larger than 4 GiB".into(),
+            });
         }
         let start = raw.len() - raw.trim_start_matches(|c: char| c.is_ascii_whitespace()).len();
         let (spans, end) = head::scan_record(raw.as_bytes(), start, SCAN).map_err(stop_to_error)?;
         if let Some(extra) = raw[end..].bytes().position(|b| !b.is_ascii_whitespace()) {
-            return Err(RecordError::InvalidJson { message: format!("unexpected data after the record (at byte {})", end + extra) });
+            return Err(RecordError::InvalidJson {
+                message: format!("unexpected data after the record (at byte {})", end + extra),
+            });
         }
         // Spans are relative to the object's start.
         let head = Head::from_spans(&raw[start..], &spans);
@@ -209,9 +230,13 @@ impl<'a> CloudTrailEvent<'a> {
     pub fn from_record(record: &Record<'a>) -> Result<Self, RecordError> {
         match record.head {
             Some(spans) => {
-                let raw = std::str::from_utf8(record.bytes)
-                    .map_err(|e| RecordError::NotUtf8 { offset: e.valid_up_to() })?;
-                Ok(CloudTrailEvent { raw, head: Head::from_spans(raw, &spans) })
+                let raw = std::str::from_utf8(record.bytes).map_err(|e| RecordError::NotUtf8 {
+                    offset: e.valid_up_to(),
+                })?;
+                Ok(CloudTrailEvent {
+                    raw,
+                    head: Head::from_spans(raw, &spans),
+                })
             }
             None => CloudTrailEvent::parse(record.bytes),
         }
@@ -294,7 +319,9 @@ impl<'a> CloudTrailEvent<'a> {
     /// `userIdentity.userName`, else `userIdentity.sessionContext.sessionIssuer.userName`
     /// (the role name for assumed roles).
     pub fn user_name(&self) -> Option<&str> {
-        self.head.identity[USER_NAME].as_str().or_else(|| self.head.issuer_user_name.as_str())
+        self.head.identity[USER_NAME]
+            .as_str()
+            .or_else(|| self.head.issuer_user_name.as_str())
     }
     /// `readOnly` as a boolean (also accepts the strings `"true"` / `"false"`).
     pub fn read_only(&self) -> Option<bool> {
@@ -489,10 +516,14 @@ mod tests {
 
     #[test]
     fn fast_time_matches_full_parser() {
-        for t in ["2024-07-31T13:06:24Z", "1970-01-01T00:00:00Z", "2000-02-29T23:59:59Z", "1969-12-31T23:59:59Z"] {
+        for t in [
+            "2024-07-31T13:06:24Z",
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T23:59:59Z",
+            "1969-12-31T23:59:59Z",
+        ] {
             assert_eq!(fast_or_full_time_millis(t), parse_event_time_millis(t), "{t}");
         }
         assert_eq!(fast_or_full_time_millis("2023-02-29T00:00:00Z"), None);
     }
-
 }

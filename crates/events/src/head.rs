@@ -101,6 +101,7 @@ pub(crate) struct HeadSpans {
 }
 
 /// A member's key bytes, decoded when it holds escapes (rare).
+#[inline]
 pub(crate) fn key_bytes<'b>(buf: &'b [u8], member: &Member) -> std::borrow::Cow<'b, [u8]> {
     let (start, end) = member.key;
     let raw = &buf[start..end];
@@ -150,7 +151,12 @@ pub(crate) struct HeadCollector {
 impl HeadCollector {
     /// A collector for the record starting at `base`.
     pub fn new(base: usize, opts: ScanOptions) -> Self {
-        HeadCollector { spans: HeadSpans::default(), base, opts, nested_error: None }
+        HeadCollector {
+            spans: HeadSpans::default(),
+            base,
+            opts,
+            nested_error: None,
+        }
     }
 
     /// Handles one top-level member (see [`json::scan_object`]).
@@ -177,7 +183,11 @@ impl HeadCollector {
                     self.spans.top[i] = span_of(buf, start, end, self.base);
                 } else if key == b"userIdentity" {
                     // Not an object (objects are handled before skipping).
-                    self.spans.user_identity = if buf[start] == b'n' { Presence::Null } else { Presence::Other };
+                    self.spans.user_identity = if buf[start] == b'n' {
+                        Presence::Null
+                    } else {
+                        Presence::Other
+                    };
                     self.spans.identity = [Span::Absent; 6];
                     self.spans.issuer_user_name = Span::Absent;
                 }
@@ -224,7 +234,10 @@ impl HeadCollector {
                 self.spans.issuer_user_name = issuer;
                 Ok(end)
             }
-            ObjectScan::Stopped(at) => Err(Stop::Syntax { at, message: "cannot decode userIdentity".into() }),
+            ObjectScan::Stopped(at) => Err(Stop::Syntax {
+                at,
+                message: "cannot decode userIdentity".into(),
+            }),
         }
     }
 }
@@ -239,32 +252,30 @@ fn scan_session_context(
 ) -> Result<usize, Stop> {
     let mut issuer = Span::Absent;
     let mut nested = None;
-    let result = json::scan_object(buf, start, opts, |member, span| {
-        match span {
-            None if &*key_bytes(buf, member) == b"sessionIssuer" && buf[member.value_start] == b'{' => {
-                let mut found = Span::Absent;
-                let scanned = json::scan_object(buf, member.value_start, opts, |m, s| {
-                    if let Some((vs, ve)) = s {
-                        if &*key_bytes(buf, m) == b"userName" {
-                            found = span_of(buf, vs, ve, base);
-                        }
-                    }
-                    MemberAction::Skip
-                });
-                match scanned {
-                    Ok(ObjectScan::End(end)) => {
-                        issuer = found;
-                        MemberAction::SkipTo(end)
-                    }
-                    Ok(ObjectScan::Stopped(_)) => MemberAction::Skip,
-                    Err(e) => {
-                        nested = Some(e);
-                        MemberAction::Stop
+    let result = json::scan_object(buf, start, opts, |member, span| match span {
+        None if &*key_bytes(buf, member) == b"sessionIssuer" && buf[member.value_start] == b'{' => {
+            let mut found = Span::Absent;
+            let scanned = json::scan_object(buf, member.value_start, opts, |m, s| {
+                if let Some((vs, ve)) = s {
+                    if &*key_bytes(buf, m) == b"userName" {
+                        found = span_of(buf, vs, ve, base);
                     }
                 }
+                MemberAction::Skip
+            });
+            match scanned {
+                Ok(ObjectScan::End(end)) => {
+                    issuer = found;
+                    MemberAction::SkipTo(end)
+                }
+                Ok(ObjectScan::Stopped(_)) => MemberAction::Skip,
+                Err(e) => {
+                    nested = Some(e);
+                    MemberAction::Stop
+                }
             }
-            _ => MemberAction::Skip,
         }
+        _ => MemberAction::Skip,
     });
     if let Some(e) = nested {
         return Err(e);
@@ -274,7 +285,10 @@ fn scan_session_context(
             *issuer_user_name = issuer;
             Ok(end)
         }
-        ObjectScan::Stopped(at) => Err(Stop::Syntax { at, message: "cannot decode sessionContext".into() }),
+        ObjectScan::Stopped(at) => Err(Stop::Syntax {
+            at,
+            message: "cannot decode sessionContext".into(),
+        }),
     }
 }
 
@@ -291,7 +305,10 @@ pub(crate) fn scan_record(buf: &[u8], start: usize, opts: ScanOptions) -> Result
     }
     match result? {
         ObjectScan::End(end) => Ok((collector.spans, end)),
-        ObjectScan::Stopped(at) => Err(Stop::Syntax { at, message: "cannot decode the record".into() }),
+        ObjectScan::Stopped(at) => Err(Stop::Syntax {
+            at,
+            message: "cannot decode the record".into(),
+        }),
     }
 }
 
@@ -313,13 +330,30 @@ mod tests {
     #[test]
     fn spans_are_relative_to_the_record() {
         let buf = br#"xx{"eventName":"A","userIdentity":{"type":"T","sessionContext":{"sessionIssuer":{"userName":"R"}}},"readOnly":true}"#;
-        let (spans, end) = scan_record(buf, 2, ScanOptions { at_eof: true, newline_is_error: false }).unwrap();
+        let (spans, end) = scan_record(
+            buf,
+            2,
+            ScanOptions {
+                at_eof: true,
+                newline_is_error: false,
+            },
+        )
+        .unwrap();
         assert_eq!(end, buf.len());
-        let Span::Str { start, end, escaped: false } = spans.top[3] else { panic!("{:?}", spans.top[3]) };
+        let Span::Str {
+            start,
+            end,
+            escaped: false,
+        } = spans.top[3]
+        else {
+            panic!("{:?}", spans.top[3])
+        };
         assert_eq!(&buf[2 + start as usize..2 + end as usize], b"A");
         assert_eq!(spans.top[11], Span::True);
         assert_eq!(spans.user_identity, Presence::Object);
-        let Span::Str { start, end, .. } = spans.issuer_user_name else { panic!() };
+        let Span::Str { start, end, .. } = spans.issuer_user_name else {
+            panic!()
+        };
         assert_eq!(&buf[2 + start as usize..2 + end as usize], b"R");
     }
 }

@@ -45,7 +45,10 @@ fn has_byte_below_0x20(v: u64) -> u64 {
 }
 
 fn syntax(at: usize, message: impl Into<String>) -> Stop {
-    Stop::Syntax { at, message: message.into() }
+    Stop::Syntax {
+        at,
+        message: message.into(),
+    }
 }
 
 /// A byte, described for an error message.
@@ -87,8 +90,9 @@ pub(crate) fn skip_string(buf: &[u8], i: usize) -> Result<(usize, bool), Stop> {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
             let v = u64::from_le_bytes(word);
-            let special =
-                has_zero_byte(v ^ (LO * u64::from(b'"'))) | has_zero_byte(v ^ (LO * u64::from(b'\\'))) | has_byte_below_0x20(v);
+            let special = has_zero_byte(v ^ (LO * u64::from(b'"')))
+                | has_zero_byte(v ^ (LO * u64::from(b'\\')))
+                | has_byte_below_0x20(v);
             if special == 0 {
                 i += 8;
             } else {
@@ -170,13 +174,19 @@ fn skip_literal(buf: &[u8], i: usize, word: &'static [u8]) -> Result<usize, Stop
 fn key_colon(buf: &[u8], i: usize, opts: ScanOptions) -> Result<((usize, usize), bool, usize), Stop> {
     let i = skip_ws(buf, i, opts)?;
     if buf[i] != b'"' {
-        return Err(syntax(i, format!("expected a key string, found {}", describe_byte(buf[i]))));
+        return Err(syntax(
+            i,
+            format!("expected a key string, found {}", describe_byte(buf[i])),
+        ));
     }
     let (after, escaped) = skip_string(buf, i)?;
     let key = (i + 1, after - 1);
     let c = skip_ws(buf, after, opts)?;
     if buf[c] != b':' {
-        return Err(syntax(c, format!("expected ':' after a key, found {}", describe_byte(buf[c]))));
+        return Err(syntax(
+            c,
+            format!("expected ':' after a key, found {}", describe_byte(buf[c])),
+        ));
     }
     let v = skip_ws(buf, c + 1, opts)?;
     Ok((key, escaped, v))
@@ -204,7 +214,11 @@ pub(crate) fn skip_value(buf: &[u8], i: usize, opts: ScanOptions) -> Result<usiz
                     }
                     kinds = (kinds << 1) | u128::from(open == b'{');
                     depth += 1;
-                    i = if open == b'{' { key_colon(buf, next, opts)?.2 } else { next };
+                    i = if open == b'{' {
+                        key_colon(buf, next, opts)?.2
+                    } else {
+                        next
+                    };
                     continue;
                 }
             }
@@ -212,7 +226,12 @@ pub(crate) fn skip_value(buf: &[u8], i: usize, opts: ScanOptions) -> Result<usiz
             b't' => i = skip_literal(buf, i, b"true")?,
             b'f' => i = skip_literal(buf, i, b"false")?,
             b'n' => i = skip_literal(buf, i, b"null")?,
-            other => return Err(syntax(i, format!("expected a JSON value, found {}", describe_byte(other)))),
+            other => {
+                return Err(syntax(
+                    i,
+                    format!("expected a JSON value, found {}", describe_byte(other)),
+                ))
+            }
         }
         // After a value: close containers or move on to the next element.
         loop {
@@ -223,7 +242,11 @@ pub(crate) fn skip_value(buf: &[u8], i: usize, opts: ScanOptions) -> Result<usiz
             i = skip_ws(buf, i, opts)?;
             match buf[i] {
                 b',' => {
-                    i = if in_object { key_colon(buf, i + 1, opts)?.2 } else { skip_ws(buf, i + 1, opts)? };
+                    i = if in_object {
+                        key_colon(buf, i + 1, opts)?.2
+                    } else {
+                        skip_ws(buf, i + 1, opts)?
+                    };
                     break;
                 }
                 b'}' if in_object => {
@@ -237,9 +260,17 @@ pub(crate) fn skip_value(buf: &[u8], i: usize, opts: ScanOptions) -> Result<usiz
                     i += 1;
                 }
                 other if in_object => {
-                    return Err(syntax(i, format!("expected ',' or '}}', found {}", describe_byte(other))));
+                    return Err(syntax(
+                        i,
+                        format!("expected ',' or '}}', found {}", describe_byte(other)),
+                    ));
                 }
-                other => return Err(syntax(i, format!("expected ',' or ']', found {}", describe_byte(other)))),
+                other => {
+                    return Err(syntax(
+                        i,
+                        format!("expected ',' or ']', found {}", describe_byte(other)),
+                    ))
+                }
             }
         }
     }
@@ -292,7 +323,11 @@ where
     }
     loop {
         let (key, key_escaped, value_start) = key_colon(buf, i, opts)?;
-        let member = Member { key, key_escaped, value_start };
+        let member = Member {
+            key,
+            key_escaped,
+            value_start,
+        };
         let value_end = match on_member(&member, None) {
             MemberAction::Stop => return Ok(ObjectScan::Stopped(value_start)),
             MemberAction::SkipTo(end) => end,
@@ -311,7 +346,12 @@ where
         match buf[i] {
             b',' => i += 1,
             b'}' => return Ok(ObjectScan::End(i + 1)),
-            other => return Err(syntax(i, format!("expected ',' or '}}', found {}", describe_byte(other)))),
+            other => {
+                return Err(syntax(
+                    i,
+                    format!("expected ',' or '}}', found {}", describe_byte(other)),
+                ))
+            }
         }
     }
 }
@@ -327,7 +367,12 @@ pub(crate) fn skip_object_rest(buf: &[u8], mut i: usize, opts: ScanOptions) -> R
                 let (_, _, v) = key_colon(buf, i + 1, opts)?;
                 i = skip_value(buf, v, ScanOptions { at_eof: false, ..opts })?;
             }
-            other => return Err(syntax(i, format!("expected ',' or '}}', found {}", describe_byte(other)))),
+            other => {
+                return Err(syntax(
+                    i,
+                    format!("expected ',' or '}}', found {}", describe_byte(other)),
+                ))
+            }
         }
     }
 }
@@ -340,7 +385,10 @@ pub(crate) fn next_element(buf: &[u8], i: usize, first: bool, opts: ScanOptions)
         b']' => Ok((i + 1, false)),
         _ if first => Ok((i, true)),
         b',' => Ok((skip_ws(buf, i + 1, opts)?, true)),
-        other => Err(syntax(i, format!("expected ',' or ']', found {}", describe_byte(other)))),
+        other => Err(syntax(
+            i,
+            format!("expected ',' or ']', found {}", describe_byte(other)),
+        )),
     }
 }
 
@@ -349,7 +397,14 @@ mod tests {
     use super::*;
 
     fn skip(s: &str) -> Result<usize, Stop> {
-        skip_value(s.as_bytes(), 0, ScanOptions { at_eof: true, newline_is_error: false })
+        skip_value(
+            s.as_bytes(),
+            0,
+            ScanOptions {
+                at_eof: true,
+                newline_is_error: false,
+            },
+        )
     }
 
     #[test]
@@ -376,7 +431,10 @@ mod tests {
         assert!(matches!(skip("\"a\u{1}b\""), Err(Stop::Syntax { at: 2, .. })));
         assert!(matches!(skip(r#""\q""#), Err(Stop::Syntax { .. })));
         assert!(matches!(skip(r#"{"a":[1,2"#), Err(Stop::NeedMore)));
-        assert!(matches!(skip(r#"{"a":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"#), Err(Stop::NeedMore)));
+        assert!(matches!(
+            skip(r#"{"a":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"#),
+            Err(Stop::NeedMore)
+        ));
         assert!(matches!(skip(r#"[tr"#), Err(Stop::NeedMore)));
         assert!(matches!(skip(r#"]"#), Err(Stop::Syntax { at: 0, .. })));
         let deep = format!("{}1", "[".repeat(MAX_DEPTH + 1));
@@ -389,7 +447,10 @@ mod tests {
 
     #[test]
     fn newline_rule_for_json_lines() {
-        let opts = ScanOptions { at_eof: true, newline_is_error: true };
+        let opts = ScanOptions {
+            at_eof: true,
+            newline_is_error: true,
+        };
         assert!(skip_value(b"{\"a\":\n1}", 0, opts).is_err());
         assert!(skip_value(b"{\"a\":1}", 0, opts).is_ok());
         assert!(matches!(skip("\"a\nb\""), Err(Stop::Syntax { .. })));

@@ -6,7 +6,9 @@
 //! region or an odd `eventTime` format is data, not an error.
 //!
 //! - [`read`]: find inputs ([`discover_inputs`]) and stream their records
-//!   ([`read_file`], [`read_stream`], [`RecordReader`]).
+//!   ([`read_file`], [`read_stream`], [`RecordReader`]). Turn a delivered [`Record`]
+//!   into an event with [`Record::event`], which reuses what the reader found while
+//!   scanning (cheaper than [`CloudTrailEvent::parse`] on its bytes).
 //! - [`event`]: [`CloudTrailEvent`], one record borrowed from its bytes, with its head
 //!   fields decoded and everything else looked up lazily through [`EventFields`].
 //! - [`sanitize`]: making attacker-controlled field text safe for terminals and CSV.

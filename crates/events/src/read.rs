@@ -37,7 +37,10 @@ pub struct InputFile {
 impl InputFile {
     /// The standard input.
     pub fn stdin() -> Self {
-        InputFile { path: PathBuf::from("-"), len: 0 }
+        InputFile {
+            path: PathBuf::from("-"),
+            len: 0,
+        }
     }
 
     /// Whether this input is standard input.
@@ -208,8 +211,18 @@ pub struct ReadError {
 
 impl ReadError {
     /// A new error.
-    pub fn new(file: impl Into<String>, location: ErrorLocation, kind: ReadErrorKind, message: impl Into<String>) -> Self {
-        ReadError { file: file.into(), location, kind, message: message.into() }
+    pub fn new(
+        file: impl Into<String>,
+        location: ErrorLocation,
+        kind: ReadErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        ReadError {
+            file: file.into(),
+            location,
+            kind,
+            message: message.into(),
+        }
     }
 
     /// An error about a record that the reader delivered but that failed to parse
@@ -221,7 +234,10 @@ impl ReadError {
         };
         ReadError::new(
             file,
-            ErrorLocation::Record { index: record.index, byte_offset: record.byte_offset },
+            ErrorLocation::Record {
+                index: record.index,
+                byte_offset: record.byte_offset,
+            },
             kind,
             error.to_string(),
         )
@@ -290,7 +306,13 @@ enum RecordBytes {
 
 /// One step of the reader.
 enum Step {
-    Record { bytes: RecordBytes, index: u64, byte_offset: u64, shape: InputShape, head: Option<crate::head::HeadSpans> },
+    Record {
+        bytes: RecordBytes,
+        index: u64,
+        byte_offset: u64,
+        shape: InputShape,
+        head: Option<crate::head::HeadSpans>,
+    },
     Error(ReadError),
     Continue,
     Done,
@@ -329,7 +351,10 @@ impl<'r> RecordReader<'r> {
     /// bytes). `name` is used in errors.
     pub fn new(name: impl Into<String>, input: impl Read + 'r) -> Self {
         let compressed = Arc::new(AtomicU64::new(0));
-        let mut counting = CountingReader { inner: input, count: Arc::clone(&compressed) };
+        let mut counting = CountingReader {
+            inner: input,
+            count: Arc::clone(&compressed),
+        };
         let mut magic = [0u8; 2];
         let mut got = 0;
         let mut early_error = None;
@@ -415,7 +440,13 @@ impl<'r> RecordReader<'r> {
                 Step::Continue => continue,
                 Step::Done => return None,
                 Step::Error(e) => return Some(Err(e)),
-                Step::Record { bytes, index, byte_offset, shape, head } => {
+                Step::Record {
+                    bytes,
+                    index,
+                    byte_offset,
+                    shape,
+                    head,
+                } => {
                     self.records += 1;
                     if self.shape.is_none() {
                         self.shape = Some(shape);
@@ -424,7 +455,13 @@ impl<'r> RecordReader<'r> {
                         RecordBytes::Buffer(start, end) => self.scanner.slice(start, end),
                         RecordBytes::Scratch => &self.scratch[..],
                     };
-                    return Some(Ok(Record { bytes, index, byte_offset, shape, head }));
+                    return Some(Ok(Record {
+                        bytes,
+                        index,
+                        byte_offset,
+                        shape,
+                        head,
+                    }));
                 }
             }
         }
@@ -435,7 +472,10 @@ impl<'r> RecordReader<'r> {
     }
 
     fn record_location(&self, index: u64) -> ErrorLocation {
-        ErrorLocation::Record { index, byte_offset: self.scanner.offset_of(self.scanner.mark) }
+        ErrorLocation::Record {
+            index,
+            byte_offset: self.scanner.offset_of(self.scanner.mark),
+        }
     }
 
     /// Turns the end of input (or a source failure) into an error when it cut a value.
@@ -480,14 +520,31 @@ impl<'r> RecordReader<'r> {
                 None => self.error(
                     self.record_location(index),
                     ReadErrorKind::TruncatedJson,
-                    format!("input ends inside this entry (at byte {})", self.scanner.bytes_decoded()),
+                    match self.scanner.line_at(self.scanner.offset_of(self.scanner.mark)) {
+                        Some(line) => format!(
+                            "input ends inside this entry (which starts on line {line}; input ends at byte {})",
+                            self.scanner.bytes_decoded()
+                        ),
+                        None => format!(
+                            "input ends inside this entry (at byte {})",
+                            self.scanner.bytes_decoded()
+                        ),
+                    },
                 ),
             },
             ScanError::Syntax { offset, message } => {
                 if let Some(e) = self.io_error() {
                     return e;
                 }
-                self.error(self.record_location(index), ReadErrorKind::InvalidJson, format!("{message} (at byte {offset})"))
+                let place = match self.scanner.line_at(offset) {
+                    Some(line) => format!("at byte {offset}, line {line}"),
+                    None => format!("at byte {offset}"),
+                };
+                self.error(
+                    self.record_location(index),
+                    ReadErrorKind::InvalidJson,
+                    format!("{message} ({place})"),
+                )
             }
             ScanError::TooLarge => self.error(
                 self.record_location(index),
@@ -579,7 +636,10 @@ impl<'r> RecordReader<'r> {
                 if self.shape.is_none() {
                     self.shape = Some(InputShape::JsonArray);
                 }
-                self.state = State::InArray { container: Container::Bare, first: true };
+                self.state = State::InArray {
+                    container: Container::Bare,
+                    first: true,
+                };
                 Step::Continue
             }
             b'{' => {
@@ -595,7 +655,10 @@ impl<'r> RecordReader<'r> {
                             });
                         }
                         self.top_values += 1;
-                        self.state = State::InArray { container: Container::Keyed(key), first: true };
+                        self.state = State::InArray {
+                            container: Container::Keyed(key),
+                            first: true,
+                        };
                         Step::Continue
                     }
                     Ok(ObjectEnd::Complete(summary)) => {
@@ -604,12 +667,14 @@ impl<'r> RecordReader<'r> {
                         let len = self.scanner.pos - self.scanner.mark;
                         // One value per file is a single record; several, one after another,
                         // are JSON lines (or concatenated JSON, read the same way).
-                        let mut shape =
-                            if self.top_values > 1 || self.line_mode { InputShape::JsonLines } else { InputShape::SingleRecord };
+                        let mut shape = if self.top_values > 1 || self.line_mode {
+                            InputShape::JsonLines
+                        } else {
+                            InputShape::SingleRecord
+                        };
                         if first_value {
                             let start = self.scanner.mark;
-                            let single_line =
-                                memchr::memchr(b'\n', self.scanner.slice(start, start + len)).is_none();
+                            let single_line = memchr::memchr(b'\n', self.scanner.slice(start, start + len)).is_none();
                             // Look ahead (keeping this object in the buffer) for more values.
                             if let Ok(Some(_)) = self.scanner.peek_between(false) {
                                 shape = InputShape::JsonLines;
@@ -633,12 +698,13 @@ impl<'r> RecordReader<'r> {
                 let index = self.next_index;
                 self.next_index += 1;
                 if first_value && !matches!(b, b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') {
-                    let head = self.scanner.slice(self.scanner.pos, self.scanner.end().min(self.scanner.pos + 16));
-                    let err = self.error(
-                        ErrorLocation::File,
-                        ReadErrorKind::NotCloudTrail,
-                        format!("not JSON (starts with {:?})", String::from_utf8_lossy(head)),
-                    );
+                    let head = self.scanner.lookahead(16);
+                    let message = if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+                        "not JSON in UTF-8: UTF-16 text (convert it to UTF-8 first)".to_string()
+                    } else {
+                        format!("not JSON (starts with {:?})", String::from_utf8_lossy(head))
+                    };
+                    let err = self.error(ErrorLocation::File, ReadErrorKind::NotCloudTrail, message);
                     self.stop_after_damage();
                     return Step::Error(err);
                 }
@@ -682,7 +748,10 @@ impl<'r> RecordReader<'r> {
                 return Step::Error(err);
             }
         }
-        self.state = State::InArray { container, first: false };
+        self.state = State::InArray {
+            container,
+            first: false,
+        };
         self.scanner.mark = self.scanner.pos;
         let index = self.next_index;
         self.next_index += 1;
@@ -721,7 +790,13 @@ impl<'r> RecordReader<'r> {
             let merged = envelope::merge_lake_row(self.scanner.slice(start, end), &mut scratch);
             self.scratch = scratch;
             return match merged {
-                Ok(()) => Step::Record { bytes: RecordBytes::Scratch, index, byte_offset, shape: shape_of_container, head: None },
+                Ok(()) => Step::Record {
+                    bytes: RecordBytes::Scratch,
+                    index,
+                    byte_offset,
+                    shape: shape_of_container,
+                    head: None,
+                },
                 Err(message) => Step::Error(self.error(
                     ErrorLocation::Record { index, byte_offset },
                     ReadErrorKind::InvalidJson,
@@ -768,12 +843,24 @@ impl<'r> RecordReader<'r> {
             Ok(ObjectEnd::Complete(summary)) => {
                 let start = self.scanner.mark;
                 let end = self.scanner.pos;
-                self.classify_object(&summary, start, end, index, byte_offset, shape_of_container, Some(container))
+                self.classify_object(
+                    &summary,
+                    start,
+                    end,
+                    index,
+                    byte_offset,
+                    shape_of_container,
+                    Some(container),
+                )
             }
             Ok(ObjectEnd::Container(_)) => {
                 // Not reachable: containers are only looked for at the top level.
                 self.state = State::Done;
-                Step::Error(self.error(ErrorLocation::Record { index, byte_offset }, ReadErrorKind::InvalidJson, "unexpected nesting"))
+                Step::Error(self.error(
+                    ErrorLocation::Record { index, byte_offset },
+                    ReadErrorKind::InvalidJson,
+                    "unexpected nesting",
+                ))
             }
             Err(e) => {
                 let err = self.scan_failure(e, index);
@@ -808,12 +895,23 @@ impl<'r> RecordReader<'r> {
         shape: InputShape,
         container: Option<Container>,
     ) -> Step {
-        let location = ErrorLocation::Record { index, byte_offset };
+        // A file holding one object that is not a record is reported as a whole.
+        let location = if container.is_none() && shape == InputShape::SingleRecord {
+            ErrorLocation::File
+        } else {
+            ErrorLocation::Record { index, byte_offset }
+        };
         let object = self.scanner.slice(start, end);
         let span = |s: (usize, usize)| &object[s.0..s.1];
         // Inside `Records`, every object is a record.
         if container == Some(Container::Keyed(ContainerKey::Records)) || summary.cloudtrail_keys > 0 {
-            return Step::Record { bytes: RecordBytes::Buffer(start, end), index, byte_offset, shape, head: Some(summary.head) };
+            return Step::Record {
+                bytes: RecordBytes::Buffer(start, end),
+                index,
+                byte_offset,
+                shape,
+                head: Some(summary.head),
+            };
         }
         if let (Some(detail_type), Some(detail)) = (summary.detail_type, summary.detail) {
             let detail_type_text = String::from_utf8_lossy(span(detail_type)).into_owned();
@@ -830,7 +928,10 @@ impl<'r> RecordReader<'r> {
             return Step::Error(self.error(
                 location,
                 ReadErrorKind::NotCloudTrail,
-                format!("EventBridge event of type {detail_type_text} does not carry a CloudTrail record"),
+                format!(
+                    "EventBridge event of type {} does not carry a CloudTrail record",
+                    snippet(detail_type_text.trim_matches('"').as_bytes())
+                ),
             ));
         }
         if let Some(ct) = summary.cloudtrail_event {
@@ -838,7 +939,13 @@ impl<'r> RecordReader<'r> {
             let decoded = envelope::decode_string_record(span(ct), &mut scratch);
             self.scratch = scratch;
             return match decoded {
-                Ok(()) => Step::Record { bytes: RecordBytes::Scratch, index, byte_offset, shape: InputShape::LookupEvents, head: None },
+                Ok(()) => Step::Record {
+                    bytes: RecordBytes::Scratch,
+                    index,
+                    byte_offset,
+                    shape: InputShape::LookupEvents,
+                    head: None,
+                },
                 Err(message) => Step::Error(self.error(location, ReadErrorKind::InvalidJson, message)),
             };
         }
@@ -851,12 +958,20 @@ impl<'r> RecordReader<'r> {
         }
         let keys: Vec<String> = summary.first_keys[..summary.first_key_count]
             .iter()
-            .map(|&k| String::from_utf8_lossy(span(k)).into_owned())
+            .map(|&k| snippet(span(k)))
             .collect();
         let what = if keys.is_empty() {
             "an empty object".to_string()
         } else {
-            format!("an object without CloudTrail record keys (keys: {}{})", keys.join(", "), if summary.keys as usize > keys.len() { ", ..." } else { "" })
+            format!(
+                "an object without CloudTrail record keys (keys: {}{})",
+                keys.join(", "),
+                if summary.keys as usize > keys.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
+            )
         };
         Step::Error(self.error(location, ReadErrorKind::NotCloudTrail, what))
     }
@@ -874,6 +989,17 @@ impl Read for FailingReader {
     }
 }
 
+/// Log text quoted in an error message: decoded leniently and cut to a readable
+/// length (it is attacker-controlled and may be huge).
+fn snippet(bytes: &[u8]) -> String {
+    const MAX_CHARS: usize = 64;
+    let text = String::from_utf8_lossy(bytes);
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.into_owned(),
+    }
+}
+
 fn kind_of(first: u8) -> &'static str {
     match first {
         b'[' => "an array",
@@ -887,11 +1013,7 @@ fn kind_of(first: u8) -> &'static str {
 
 /// Reads every record of `input` into `sink` (which may stop early by returning
 /// `ControlFlow::Break`). `name` is used in the report and errors.
-pub fn read_stream(
-    name: &str,
-    input: impl Read,
-    sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>,
-) -> FileReport {
+pub fn read_stream(name: &str, input: impl Read, sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>) -> FileReport {
     let mut reader = RecordReader::new(name, input);
     let mut errors = Vec::new();
     while let Some(item) = reader.next_record() {
@@ -938,13 +1060,21 @@ pub fn read_file(file: &InputFile, sink: &mut dyn FnMut(Record<'_>) -> ControlFl
         records: 0,
         bytes_read: 0,
         bytes_decoded: 0,
-        errors: vec![ReadError::new(name.clone(), ErrorLocation::File, ReadErrorKind::Io, e.to_string())],
+        errors: vec![ReadError::new(
+            name.clone(),
+            ErrorLocation::File,
+            ReadErrorKind::Io,
+            e.to_string(),
+        )],
     };
     let mut f = match fs::File::open(&file.path) {
         Ok(f) => f,
         Err(e) => return open_error(e),
     };
-    let small = f.metadata().map(|m| m.is_file() && m.len() <= WHOLE_GZIP_MAX_COMPRESSED).unwrap_or(false);
+    let small = f
+        .metadata()
+        .map(|m| m.is_file() && m.len() <= WHOLE_GZIP_MAX_COMPRESSED)
+        .unwrap_or(false);
     if !small {
         return read_stream(&name, f, sink);
     }
@@ -986,7 +1116,9 @@ fn gunzip_whole(compressed: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = vec![0u8; size];
-    let n = libdeflater::Decompressor::new().gzip_decompress(compressed, &mut out).ok()?;
+    let n = libdeflater::Decompressor::new()
+        .gzip_decompress(compressed, &mut out)
+        .ok()?;
     (n == size && libdeflater::crc32(&out) == crc).then_some(out)
 }
 
@@ -1021,7 +1153,12 @@ pub fn discover_inputs(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<ReadError>) {
 }
 
 fn io_error_for(path: &Path, e: &io::Error) -> ReadError {
-    ReadError::new(path.display().to_string(), ErrorLocation::File, ReadErrorKind::Io, e.to_string())
+    ReadError::new(
+        path.display().to_string(),
+        ErrorLocation::File,
+        ReadErrorKind::Io,
+        e.to_string(),
+    )
 }
 
 fn discover_path(path: &Path, files: &mut Vec<InputFile>, errors: &mut Vec<ReadError>, visited: &mut Vec<PathBuf>) {
@@ -1033,7 +1170,10 @@ fn discover_path(path: &Path, files: &mut Vec<InputFile>, errors: &mut Vec<ReadE
         }
     };
     if !meta.is_dir() {
-        files.push(InputFile { path: path.to_path_buf(), len: meta.len() });
+        files.push(InputFile {
+            path: path.to_path_buf(),
+            len: meta.len(),
+        });
         return;
     }
     match fs::canonicalize(path) {

@@ -18,11 +18,13 @@ fn is_unsafe_for_terminal(c: char) -> bool {
         // Bidirectional overrides, embeddings, isolates and marks ("Trojan Source").
         | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
         // Line and paragraph separators.
-        | '\u{2028}' | '\u{2029}')
+        | '\u{2028}' | '\u{2029}'
+        // Zero-width characters, which hide differences between look-alike names.
+        | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
 }
 
-/// `s` with every control character, DEL, C1 control, bidi control and Unicode line
-/// separator replaced by a visible escape (`\x1b`, `\n`, `\u{202e}`). Borrowed when
+/// `s` with every control character, DEL, C1 control, bidi control, Unicode line
+/// separator and zero-width character replaced by a visible escape (`\x1b`, `\n`, `\u{202e}`). Borrowed when
 /// there is nothing to replace (the common case). Backslashes are left as they are, so
 /// an escape in the output is either one of ours or literal text from the log.
 ///
@@ -32,7 +34,11 @@ fn is_unsafe_for_terminal(c: char) -> bool {
 /// assert_eq!(for_terminal("plain"), "plain");
 /// ```
 pub fn for_terminal(s: &str) -> Cow<'_, str> {
-    let Some(first) = s.char_indices().find(|&(_, c)| is_unsafe_for_terminal(c)).map(|(i, _)| i) else {
+    let Some(first) = s
+        .char_indices()
+        .find(|&(_, c)| is_unsafe_for_terminal(c))
+        .map(|(i, _)| i)
+    else {
         return Cow::Borrowed(s);
     };
     let mut out = String::with_capacity(s.len() + 8);
@@ -84,6 +90,7 @@ mod tests {
         assert_eq!(for_terminal("x\u{9b}2J"), "x\\u{9b}2J");
         assert_eq!(for_terminal("abc\u{202e}fed"), "abc\\u{202e}fed");
         assert_eq!(for_terminal("l1\nl2\r\t"), "l1\\nl2\\r\\t");
+        assert_eq!(for_terminal("admin\u{200b}"), "admin\\u{200b}");
         assert!(matches!(for_terminal("héllo wörld"), Cow::Borrowed(_)));
     }
 

@@ -63,7 +63,12 @@ fn trickled_input_gives_the_same_records_and_errors() {
     for (n, input) in inputs().iter().enumerate() {
         let (whole, whole_report) = run(&input[..]);
         for sizes in [&[1usize][..], &[3, 1, 7, 2], &[4096, 1, 9000], &[17]] {
-            let (trickled, report) = run(Trickle { data: input, at: 0, reads: 0, sizes });
+            let (trickled, report) = run(Trickle {
+                data: input,
+                at: 0,
+                reads: 0,
+                sizes,
+            });
             assert_eq!(trickled, whole, "input {n} with reads of {sizes:?}");
             assert_eq!(report.shape, whole_report.shape, "input {n}");
             assert_eq!(report.bytes_decoded, whole_report.bytes_decoded, "input {n}");
@@ -74,7 +79,11 @@ fn trickled_input_gives_the_same_records_and_errors() {
             if input.starts_with(&[0x1f, 0x8b]) {
                 assert_eq!(gz_safe(&report), gz_safe(&whole_report), "input {n}");
             } else {
-                assert_eq!(kinds(&report), kinds(&whole_report), "input {n} with reads of {sizes:?}");
+                assert_eq!(
+                    kinds(&report),
+                    kinds(&whole_report),
+                    "input {n} with reads of {sizes:?}"
+                );
             }
         }
     }

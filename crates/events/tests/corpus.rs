@@ -18,7 +18,8 @@ fn stratus_detonation_logs_all_310_records() {
         assert!(report.errors.is_empty(), "{}: {:?}", file.path.display(), report.errors);
         assert_eq!(report.shape, Some(InputShape::JsonArray), "{}", file.path.display());
         for g in &got {
-            let event = CloudTrailEvent::parse(g.text.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", file.path.display()));
+            let event =
+                CloudTrailEvent::parse(g.text.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", file.path.display()));
             assert!(event.event_name().is_some());
             assert!(event.event_time_millis().is_some(), "{:?}", event.event_time());
             // Values are kept as logged: fake regions and non-IP source addresses.
@@ -47,7 +48,11 @@ fn stratus_detonation_logs_all_310_records() {
 #[test]
 fn serializer_test_file_and_its_compact_and_gzip_forms_agree() {
     let mut all = Vec::new();
-    for name in ["SerializerTestFile.json", "SerializerTestFileCompact.json", "SerializerTestFileCompact.json.gz"] {
+    for name in [
+        "SerializerTestFile.json",
+        "SerializerTestFileCompact.json",
+        "SerializerTestFileCompact.json.gz",
+    ] {
         let (got, report) = read_path(&aws_lib(name));
         assert!(report.errors.is_empty(), "{name}: {:?}", report.errors);
         assert_eq!(report.shape, Some(InputShape::S3Delivery), "{name}");
@@ -111,7 +116,10 @@ fn bad_json_format_file_reports_the_record_and_offset() {
     let e = &report.errors[0];
     assert_eq!(e.kind, ReadErrorKind::InvalidJson);
     let text = e.to_string();
-    assert!(text.contains("SerializerTestFileBadJsonFormat.json: record 0 (byte "), "{text}");
+    assert!(
+        text.contains("SerializerTestFileBadJsonFormat.json: record 0 (byte "),
+        "{text}"
+    );
     assert!(text.contains("expected a key string"), "{text}");
 }
 
@@ -150,7 +158,9 @@ fn the_whole_aws_library_folder_reads_without_panicking() {
                 arns += usize::from(matches!(v, FieldValue::Str(_)));
                 false
             });
-            let expected = g.json()["resources"].as_array().map_or(0, |r| r.iter().filter(|x| x["ARN"].is_string()).count());
+            let expected = g.json()["resources"]
+                .as_array()
+                .map_or(0, |r| r.iter().filter(|x| x["ARN"].is_string()).count());
             assert_eq!(arns, expected, "{}", f.path.display());
         }
         records += got.len();

@@ -19,7 +19,11 @@ fn truncated_gzip_delivers_records_before_the_cut() {
     for (i, g) in got.iter().enumerate() {
         assert_eq!(g.text, sample_record(i as u64));
     }
-    let errs: Vec<_> = report.errors.iter().filter(|e| e.kind == ReadErrorKind::TruncatedGzip).collect();
+    let errs: Vec<_> = report
+        .errors
+        .iter()
+        .filter(|e| e.kind == ReadErrorKind::TruncatedGzip)
+        .collect();
     assert_eq!(errs.len(), 1, "{:?}", report.errors);
     let text = errs[0].to_string();
     assert!(text.starts_with("logs/cut.json.gz: byte "), "{text}");
@@ -36,7 +40,11 @@ fn truncated_gzip_of_a_real_corpus_file() {
     for (a, b) in got.iter().zip(&all) {
         assert_eq!(a.text, b.text);
     }
-    assert!(report.errors.iter().any(|e| e.kind == ReadErrorKind::TruncatedGzip), "{:?}", report.errors);
+    assert!(
+        report.errors.iter().any(|e| e.kind == ReadErrorKind::TruncatedGzip),
+        "{:?}",
+        report.errors
+    );
 }
 
 #[test]
@@ -53,7 +61,10 @@ fn corrupt_gzip_bytes_are_reported() {
         assert_eq!(g.text, sample_record(i as u64), "records before the damage are intact");
     }
     assert!(
-        report.errors.iter().any(|e| matches!(e.kind, ReadErrorKind::CorruptGzip)),
+        report
+            .errors
+            .iter()
+            .any(|e| matches!(e.kind, ReadErrorKind::CorruptGzip)),
         "{:?}",
         report.errors
     );
@@ -64,7 +75,10 @@ fn bad_gzip_header() {
     let (got, report) = read_bytes("hdr.gz", &[0x1f, 0x8b, 0x99, 0x00, 0x00, 0x00]);
     assert!(got.is_empty());
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
-    assert!(matches!(report.errors[0].kind, ReadErrorKind::CorruptGzip | ReadErrorKind::TruncatedGzip));
+    assert!(matches!(
+        report.errors[0].kind,
+        ReadErrorKind::CorruptGzip | ReadErrorKind::TruncatedGzip
+    ));
 }
 
 #[test]
@@ -92,16 +106,32 @@ fn invalid_json_line_in_the_middle_keeps_the_lines_after_it() {
         ErrorLocation::Record { index, .. } => index,
         other => panic!("{other:?}"),
     };
-    assert_eq!(report.errors.iter().map(rec).collect::<Vec<_>>(), [2, 4, 6, 7, 9], "{kinds:?}");
+    assert_eq!(
+        report.errors.iter().map(rec).collect::<Vec<_>>(),
+        [2, 4, 6, 7, 9],
+        "{kinds:?}"
+    );
     assert_eq!(report.errors[4].kind, ReadErrorKind::TruncatedJson);
     let text = report.errors[0].to_string();
     assert!(text.starts_with("mid.jsonl: record 2 (byte "), "{text}");
     assert!(text.contains("invalid JSON"), "{text}");
+    // Line numbers: the records are one per line, no blank lines.
+    assert!(text.ends_with(", line 3)"), "{text}");
+    assert!(report.errors[1].message.ends_with(", line 5)"), "{}", report.errors[1]);
+    assert!(
+        report.errors[4].message.contains("starts on line 10"),
+        "{}",
+        report.errors[4]
+    );
 }
 
 #[test]
 fn invalid_first_line_of_json_lines_is_skipped_too() {
-    let input = format!("{{\"eventName\": \"Broken\", nope}}\n{}\n{}\n", sample_record(1), sample_record(2));
+    let input = format!(
+        "{{\"eventName\": \"Broken\", nope}}\n{}\n{}\n",
+        sample_record(1),
+        sample_record(2)
+    );
     let (got, report) = read_bytes("first.jsonl", input.as_bytes());
     assert_eq!(got.iter().map(|g| g.index).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
@@ -122,18 +152,33 @@ fn broken_records_array_keeps_records_before_it() {
     let e = &report.errors[0];
     assert_eq!(e.kind, ReadErrorKind::InvalidJson);
     let offset = input.find("{\"eventName\": \"X\"").unwrap() as u64;
-    assert_eq!(e.location, ErrorLocation::Record { index: 2, byte_offset: offset });
+    assert_eq!(
+        e.location,
+        ErrorLocation::Record {
+            index: 2,
+            byte_offset: offset
+        }
+    );
     assert!(e.message.contains("expected ',' or '}'"), "{e}");
 }
 
 #[test]
 fn records_array_cut_short() {
-    let input = format!("{{\"Records\":[{},{},{}", sample_record(0), sample_record(1), &sample_record(2)[..700]);
+    let input = format!(
+        "{{\"Records\":[{},{},{}",
+        sample_record(0),
+        sample_record(1),
+        &sample_record(2)[..700]
+    );
     let (got, report) = read_bytes("short.json", input.as_bytes());
     assert_eq!(got.len(), 2);
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     assert_eq!(report.errors[0].kind, ReadErrorKind::TruncatedJson);
-    assert!(report.errors[0].to_string().contains("record 2"), "{}", report.errors[0]);
+    assert!(
+        report.errors[0].to_string().contains("record 2"),
+        "{}",
+        report.errors[0]
+    );
 }
 
 #[test]
@@ -152,7 +197,9 @@ fn unreadable_inputs_directory_and_dangling_symlink() {
     assert!(got.is_empty());
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     assert_eq!(report.errors[0].kind, ReadErrorKind::Io);
-    assert!(report.errors[0].to_string().starts_with(&dir.path().display().to_string()));
+    assert!(report.errors[0]
+        .to_string()
+        .starts_with(&dir.path().display().to_string()));
 
     let link = dir.path().join("dangling.json");
     std::os::unix::fs::symlink(dir.path().join("missing-target"), &link).unwrap();
@@ -160,7 +207,11 @@ fn unreadable_inputs_directory_and_dangling_symlink() {
     assert!(got.is_empty());
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].kind, ReadErrorKind::Io);
-    assert!(report.errors[0].to_string().contains("dangling.json"), "{}", report.errors[0]);
+    assert!(
+        report.errors[0].to_string().contains("dangling.json"),
+        "{}",
+        report.errors[0]
+    );
 }
 
 #[test]
@@ -186,11 +237,23 @@ fn non_json_files_are_reported_as_not_cloudtrail() {
         assert_eq!(report.errors[0].kind, ReadErrorKind::NotCloudTrail);
         assert!(report.errors[0].message.starts_with("not JSON"), "{}", report.errors[0]);
     }
+    // PowerShell 5 writes UTF-16 by default: say so.
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("{\"eventName\":\"x\"}".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let (got, report) = read_bytes("ps.json", &utf16);
+    assert!(got.is_empty());
+    assert!(report.errors[0].message.contains("UTF-16"), "{}", report.errors[0]);
     let (got, report) = read_path(&data("not_cloudtrail.json"));
     assert!(got.is_empty());
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].kind, ReadErrorKind::NotCloudTrail);
-    assert!(report.errors[0].message.contains("name, version, dependencies"), "{}", report.errors[0]);
+    assert!(
+        report.errors[0].message.contains("name, version, dependencies"),
+        "{}",
+        report.errors[0]
+    );
 }
 
 #[test]
@@ -217,13 +280,42 @@ fn invalid_escape_and_control_bytes() {
 fn read_error_display_format() {
     let e = firebreak_events::ReadError::new(
         "logs/x.json.gz",
-        ErrorLocation::Record { index: 17, byte_offset: 18234 },
+        ErrorLocation::Record {
+            index: 17,
+            byte_offset: 18234,
+        },
         ReadErrorKind::InvalidJson,
         "expected ',' or '}'",
     );
-    assert_eq!(e.to_string(), "logs/x.json.gz: record 17 (byte 18234): invalid JSON: expected ',' or '}'");
-    let e = firebreak_events::ReadError::new("a.json", ErrorLocation::File, ReadErrorKind::Empty, "no JSON in the input");
+    assert_eq!(
+        e.to_string(),
+        "logs/x.json.gz: record 17 (byte 18234): invalid JSON: expected ',' or '}'"
+    );
+    let e = firebreak_events::ReadError::new(
+        "a.json",
+        ErrorLocation::File,
+        ReadErrorKind::Empty,
+        "no JSON in the input",
+    );
     assert_eq!(e.to_string(), "a.json: empty input: no JSON in the input");
     let as_std: &dyn std::error::Error = &e;
     assert!(as_std.source().is_none());
+}
+
+#[test]
+fn quoted_log_text_in_errors_is_cut_short() {
+    let long_key = "k".repeat(10_000);
+    let input = format!("{{\"{long_key}\":1}}\n{{\"a\":2}}\n");
+    let (_, report) = read_bytes("keys.jsonl", input.as_bytes());
+    assert_eq!(report.errors.len(), 2, "{:?}", report.errors);
+    assert!(report.errors.iter().all(|e| e.kind == ReadErrorKind::NotCloudTrail));
+    assert!(
+        report.errors[0].message.len() < 200,
+        "{}",
+        report.errors[0].message.len()
+    );
+    let envelope = format!("{{\"detail-type\":\"{}\",\"detail\":{{}}}}", "d".repeat(10_000));
+    let (_, report) = read_bytes("eb.json", envelope.as_bytes());
+    assert_eq!(report.errors.len(), 1);
+    assert!(report.errors[0].message.len() < 200);
 }

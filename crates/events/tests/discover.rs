@@ -23,16 +23,27 @@ fn walks_directories_sorted_and_reports_problems() {
     let (files, errors) = discover_inputs(&[root.to_path_buf(), PathBuf::from("-"), root.join("missing.json")]);
     let names: Vec<String> = files
         .iter()
-        .map(|f| if f.is_stdin() { "-".into() } else { f.path.strip_prefix(root).unwrap().display().to_string() })
+        .map(|f| {
+            if f.is_stdin() {
+                "-".into()
+            } else {
+                f.path.strip_prefix(root).unwrap().display().to_string()
+            }
+        })
         .collect();
-    assert_eq!(names, [".hidden", "README", "a/1.json", "b/2.json.gz", "b/nested/z.json", "-"]);
+    assert_eq!(
+        names,
+        [".hidden", "README", "a/1.json", "b/2.json.gz", "b/nested/z.json", "-"]
+    );
     assert_eq!(files[2].len, 2);
     assert_eq!(files[5], InputFile::stdin());
 
     assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(errors.iter().all(|e| e.kind == ReadErrorKind::Io));
     assert!(errors.iter().any(|e| e.file.ends_with("dangling")));
-    assert!(errors.iter().any(|e| e.file.ends_with("b/loop") && e.message.contains("loop")));
+    assert!(errors
+        .iter()
+        .any(|e| e.file.ends_with("b/loop") && e.message.contains("loop")));
     assert!(errors.iter().any(|e| e.file.ends_with("missing.json")));
 }
 
@@ -42,5 +53,8 @@ fn a_file_given_directly_is_kept() {
     assert!(errors.is_empty());
     assert_eq!(files.len(), 1);
     assert!(files[0].len > 100);
-    assert_eq!(files[0].display_name(), common::data("lines.jsonl").display().to_string());
+    assert_eq!(
+        files[0].display_name(),
+        common::data("lines.jsonl").display().to_string()
+    );
 }

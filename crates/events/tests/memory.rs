@@ -19,8 +19,19 @@ struct LazyInput {
 
 impl LazyInput {
     fn new(count: u64, records_envelope: bool) -> Self {
-        let pending = if records_envelope { b"{\"Records\":[".to_vec() } else { Vec::new() };
-        LazyInput { next: 0, count, records_envelope, pending, at: 0, finished: false }
+        let pending = if records_envelope {
+            b"{\"Records\":[".to_vec()
+        } else {
+            Vec::new()
+        };
+        LazyInput {
+            next: 0,
+            count,
+            records_envelope,
+            pending,
+            at: 0,
+            finished: false,
+        }
     }
 }
 
@@ -110,7 +121,10 @@ fn gzip_stream_in_a_flat_buffer() {
 fn one_huge_record_trickling_in_is_read_whole() {
     // A 20 MB record (a huge requestParameters) trickling in through 64 KiB reads.
     let big = "x".repeat(20 << 20);
-    let input = format!("{{\"Records\":[{{\"eventName\":\"Big\",\"requestParameters\":{{\"blob\":\"{big}\"}}}},{}]}}", sample_record(1));
+    let input = format!(
+        "{{\"Records\":[{{\"eventName\":\"Big\",\"requestParameters\":{{\"blob\":\"{big}\"}}}},{}]}}",
+        sample_record(1)
+    );
     struct Slow<'a>(&'a [u8]);
     impl Read for Slow<'_> {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {

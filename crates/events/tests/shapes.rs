@@ -55,7 +55,10 @@ fn json_lines_with_blank_lines_crlf_and_no_final_newline() {
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.shape, Some(InputShape::JsonLines));
     let names: Vec<_> = got.iter().map(|g| g.field("eventName").unwrap()).collect();
-    assert_eq!(names, ["CreateUser", "AttachUserPolicy", "CreateAccessKey", "DeleteTrail"]);
+    assert_eq!(
+        names,
+        ["CreateUser", "AttachUserPolicy", "CreateAccessKey", "DeleteTrail"]
+    );
     assert!(got.iter().all(|g| g.shape == InputShape::JsonLines));
 }
 
@@ -74,7 +77,10 @@ fn concatenated_gzip_members_are_all_read() {
     two.extend(gzip(b"\n{\"eventName\":\"B\",\"eventSource\":\"x\"}\n"));
     let (got, report) = read_bytes("two-members.gz", &two);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    assert_eq!(got.iter().map(|g| g.field("eventName").unwrap()).collect::<Vec<_>>(), ["A", "B"]);
+    assert_eq!(
+        got.iter().map(|g| g.field("eventName").unwrap()).collect::<Vec<_>>(),
+        ["A", "B"]
+    );
 }
 
 #[test]
@@ -190,12 +196,22 @@ fn byte_order_mark_is_skipped() {
 
 #[test]
 fn non_object_entries_are_errors_for_that_entry_only() {
-    let (got, report) = read_bytes("mixed", br#"{"Records":[{"eventName":"A"}, 42, "str", null, [1], {"eventName":"B"}]}"#);
-    assert_eq!(got.iter().map(|g| g.field("eventName").unwrap()).collect::<Vec<_>>(), ["A", "B"]);
+    let (got, report) = read_bytes(
+        "mixed",
+        br#"{"Records":[{"eventName":"A"}, 42, "str", null, [1], {"eventName":"B"}]}"#,
+    );
+    assert_eq!(
+        got.iter().map(|g| g.field("eventName").unwrap()).collect::<Vec<_>>(),
+        ["A", "B"]
+    );
     assert_eq!(got[1].index, 5);
     assert_eq!(report.errors.len(), 4, "{:?}", report.errors);
     assert!(report.errors.iter().all(|e| e.kind == ReadErrorKind::NotAnObject));
-    assert!(report.errors[0].to_string().contains("record 1"), "{}", report.errors[0]);
+    assert!(
+        report.errors[0].to_string().contains("record 1"),
+        "{}",
+        report.errors[0]
+    );
 }
 
 #[test]
@@ -239,7 +255,10 @@ fn gzip_files_on_disk_fast_path_and_several_members() {
     std::fs::write(&one, gzip(&plain)).unwrap();
     let (got, report) = read_path(&one);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    assert_eq!(got.iter().map(|g| &g.text).collect::<Vec<_>>(), want.iter().map(|g| &g.text).collect::<Vec<_>>());
+    assert_eq!(
+        got.iter().map(|g| &g.text).collect::<Vec<_>>(),
+        want.iter().map(|g| &g.text).collect::<Vec<_>>()
+    );
     assert_eq!(report.bytes_read, std::fs::metadata(&one).unwrap().len());
     assert_eq!(report.bytes_decoded, plain.len() as u64);
 
@@ -261,5 +280,25 @@ fn gzip_files_on_disk_fast_path_and_several_members() {
     std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
     let (got, report) = read_path(&cut);
     assert!(!got.is_empty() && got.len() < 300);
-    assert!(report.errors.iter().any(|e| e.kind == ReadErrorKind::TruncatedGzip), "{:?}", report.errors);
+    assert!(
+        report.errors.iter().any(|e| e.kind == ReadErrorKind::TruncatedGzip),
+        "{:?}",
+        report.errors
+    );
+}
+
+#[test]
+fn small_gzip_with_a_bad_checksum_is_streamed_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = std::fs::read(data("lines.jsonl")).unwrap();
+    let mut gz = gzip(&plain);
+    let crc_at = gz.len() - 8;
+    gz[crc_at] ^= 0xff;
+    let path = dir.path().join("badcrc.json.gz");
+    std::fs::write(&path, &gz).unwrap();
+    let (got, report) = read_path(&path);
+    // Every record decodes; the checksum failure is still reported.
+    assert_eq!(got.len(), 4);
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert_eq!(report.errors[0].kind, ReadErrorKind::CorruptGzip);
 }

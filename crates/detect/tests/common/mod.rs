@@ -8,7 +8,10 @@ use serde_json::Value;
 
 /// The third-party corpus (`../shared/corpus` next to the repository).
 pub fn corpus() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ))
 }
 
 /// Loads YAML text and returns the set and report.

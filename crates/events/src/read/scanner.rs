@@ -85,7 +85,6 @@ pub(crate) enum ObjectEnd {
     Container(ContainerKey),
 }
 
-
 /// The scanner. Positions (`pos`, `mark`, spans) index `buf`; `base` is the absolute
 /// offset of `buf[0]` in the decoded input.
 pub(crate) struct Scanner<R> {
@@ -101,6 +100,8 @@ pub(crate) struct Scanner<R> {
     io_error: Option<io::Error>,
     /// Reads done so far (the buffer grows to [`CHUNK`] after a few).
     fills: u32,
+    /// Line breaks in the input before `buf[0]` (for line numbers in errors).
+    lines_before_base: u64,
     /// When set, a line break between the tokens of a value is an error (JSON lines).
     pub newline_is_error: bool,
 }
@@ -117,6 +118,7 @@ impl<R: Read> Scanner<R> {
             eof: false,
             io_error: None,
             fills: 0,
+            lines_before_base: 0,
             newline_is_error: false,
         }
     }
@@ -129,6 +131,14 @@ impl<R: Read> Scanner<R> {
     /// Absolute offset in the decoded input of buffer position `at`.
     pub fn offset_of(&self, at: usize) -> u64 {
         self.base + at as u64
+    }
+
+    /// The 1-based line of the decoded input at absolute `offset`, when that part of
+    /// the input is still buffered.
+    pub fn line_at(&self, offset: u64) -> Option<u64> {
+        let at = usize::try_from(offset.checked_sub(self.base)?).ok()?;
+        let before = self.buf.get(..at.min(self.end))?;
+        Some(self.lines_before_base + memchr::memchr_iter(b'\n', before).count() as u64 + 1)
     }
 
     /// Decoded bytes read from the source so far.
@@ -158,6 +168,7 @@ impl<R: Read> Scanner<R> {
             return Ok(false);
         }
         if self.mark > 0 {
+            self.lines_before_base += memchr::memchr_iter(b'\n', &self.buf[..self.mark]).count() as u64;
             self.buf.copy_within(self.mark..self.end, 0);
             self.end -= self.mark;
             self.pos -= self.mark;
@@ -213,7 +224,10 @@ impl<R: Read> Scanner<R> {
         mut scan: impl FnMut(&[u8], usize, usize, ScanOptions) -> Result<T, Stop>,
     ) -> Result<T, ScanError> {
         loop {
-            let opts = ScanOptions { at_eof: self.eof, newline_is_error: self.newline_is_error };
+            let opts = ScanOptions {
+                at_eof: self.eof,
+                newline_is_error: self.newline_is_error,
+            };
             match scan(&self.buf[..self.end], self.pos, self.mark, opts) {
                 Ok(t) => return Ok(t),
                 Err(Stop::NeedMore) => {
@@ -226,9 +240,16 @@ impl<R: Read> Scanner<R> {
                     while self.fill()? && self.end - self.pos < target {}
                 }
                 Err(Stop::Syntax { at, message }) => {
-                    return Err(ScanError::Syntax { offset: self.offset_of(at), message });
+                    return Err(ScanError::Syntax {
+                        offset: self.offset_of(at),
+                        message,
+                    });
                 }
-                Err(Stop::TooDeep { at }) => return Err(ScanError::TooDeep { offset: self.offset_of(at) }),
+                Err(Stop::TooDeep { at }) => {
+                    return Err(ScanError::TooDeep {
+                        offset: self.offset_of(at),
+                    })
+                }
             }
         }
     }
@@ -262,6 +283,12 @@ impl<R: Read> Scanner<R> {
                 return Ok(None);
             }
         }
+    }
+
+    /// Up to `n` bytes from `pos` (fewer at the end of the input), for messages.
+    pub fn lookahead(&mut self, n: usize) -> &[u8] {
+        while self.end - self.pos < n && matches!(self.fill(), Ok(true)) {}
+        &self.buf[self.pos..self.end.min(self.pos + n)]
     }
 
     /// Skips one complete JSON value starting at `pos`.
@@ -298,26 +325,36 @@ impl<R: Read> Scanner<R> {
             summary = ObjectSummary::default();
             container = None;
             let mut collector = HeadCollector::new(pos, opts);
-            let note = |summary: &mut ObjectSummary, key: &[u8], key_span: (usize, usize), (start, end): (usize, usize)| {
-                summary.keys += 1;
-                if summary.first_key_count < summary.first_keys.len() {
-                    summary.first_keys[summary.first_key_count] = (key_span.0 - mark, key_span.1 - mark);
-                    summary.first_key_count += 1;
-                }
-                let value = Some((start - mark, end - mark));
-                match key {
-                    b"eventVersion" | b"eventTime" | b"eventName" | b"eventSource" | b"eventID" | b"userIdentity"
-                    | b"awsRegion" | b"eventType" | b"eventCategory" | b"recipientAccountId" | b"sourceIPAddress"
-                    | b"requestParameters" => summary.cloudtrail_keys += 1,
-                    b"detail-type" => summary.detail_type = value,
-                    b"detail" => summary.detail = value,
-                    b"CloudTrailEvent" => summary.cloudtrail_event = value,
-                    b"Type" => summary.sns_type = value,
-                    b"Message" => summary.message = value,
-                    b"s3ObjectKey" => summary.s3_object_key = value,
-                    _ => {}
-                }
-            };
+            let note =
+                |summary: &mut ObjectSummary, key: &[u8], key_span: (usize, usize), (start, end): (usize, usize)| {
+                    summary.keys += 1;
+                    if summary.first_key_count < summary.first_keys.len() {
+                        summary.first_keys[summary.first_key_count] = (key_span.0 - mark, key_span.1 - mark);
+                        summary.first_key_count += 1;
+                    }
+                    let value = Some((start - mark, end - mark));
+                    match key {
+                        b"eventVersion"
+                        | b"eventTime"
+                        | b"eventName"
+                        | b"eventSource"
+                        | b"eventID"
+                        | b"userIdentity"
+                        | b"awsRegion"
+                        | b"eventType"
+                        | b"eventCategory"
+                        | b"recipientAccountId"
+                        | b"sourceIPAddress"
+                        | b"requestParameters" => summary.cloudtrail_keys += 1,
+                        b"detail-type" => summary.detail_type = value,
+                        b"detail" => summary.detail = value,
+                        b"CloudTrailEvent" => summary.cloudtrail_event = value,
+                        b"Type" => summary.sns_type = value,
+                        b"Message" => summary.message = value,
+                        b"s3ObjectKey" => summary.s3_object_key = value,
+                        _ => {}
+                    }
+                };
             let scanned = json::scan_object(buf, pos, opts, |member, span| {
                 let key = head::key_bytes(buf, member);
                 match span {
@@ -361,7 +398,10 @@ impl<R: Read> Scanner<R> {
                 self.pos = at;
                 match container {
                     Some(key) => Ok(ObjectEnd::Container(key)),
-                    None => Err(ScanError::Syntax { offset: self.offset_of(at), message: "internal: stopped without a container".into() }),
+                    None => Err(ScanError::Syntax {
+                        offset: self.offset_of(at),
+                        message: "internal: stopped without a container".into(),
+                    }),
                 }
             }
         }

@@ -33,14 +33,17 @@ pub struct Got {
 
 impl Got {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("record {} is not JSON ({e}): {}", self.index, self.text))
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("record {} is not JSON ({e}): {}", self.index, self.text))
     }
     pub fn field(&self, key: &str) -> Option<String> {
         self.json().get(key).and_then(|v| v.as_str()).map(str::to_string)
     }
 }
 
-fn collect(report_fn: impl FnOnce(&mut dyn FnMut(firebreak_events::Record<'_>) -> ControlFlow<()>) -> FileReport) -> (Vec<Got>, FileReport) {
+fn collect(
+    report_fn: impl FnOnce(&mut dyn FnMut(firebreak_events::Record<'_>) -> ControlFlow<()>) -> FileReport,
+) -> (Vec<Got>, FileReport) {
     let mut got = Vec::new();
     let report = report_fn(&mut |r| {
         check_event_paths_agree(&r);
@@ -60,10 +63,24 @@ fn collect(report_fn: impl FnOnce(&mut dyn FnMut(firebreak_events::Record<'_>) -
 pub fn head_summary(e: &CloudTrailEvent<'_>) -> Vec<Option<String>> {
     let s = |v: Option<&str>| v.map(str::to_string);
     vec![
-        s(e.event_id()), s(e.event_time()), s(e.event_source()), s(e.event_name()), s(e.event_type()),
-        s(e.aws_region()), s(e.source_ip()), s(e.user_agent()), s(e.error_code()), s(e.error_message()),
-        s(e.recipient_account_id()), s(e.user_identity_type()), s(e.principal_arn()), s(e.principal_id()),
-        s(e.access_key_id()), s(e.account_id()), s(e.user_name()), e.read_only().map(|b| b.to_string()),
+        s(e.event_id()),
+        s(e.event_time()),
+        s(e.event_source()),
+        s(e.event_name()),
+        s(e.event_type()),
+        s(e.aws_region()),
+        s(e.source_ip()),
+        s(e.user_agent()),
+        s(e.error_code()),
+        s(e.error_message()),
+        s(e.recipient_account_id()),
+        s(e.user_identity_type()),
+        s(e.principal_arn()),
+        s(e.principal_id()),
+        s(e.access_key_id()),
+        s(e.account_id()),
+        s(e.user_name()),
+        e.read_only().map(|b| b.to_string()),
         e.event_time_millis().map(|t| t.to_string()),
     ]
 }
@@ -74,7 +91,12 @@ pub fn check_event_paths_agree(r: &firebreak_events::Record<'_>) {
     match (r.event(), CloudTrailEvent::parse(r.bytes)) {
         (Ok(a), Ok(b)) => {
             assert_eq!(head_summary(&a), head_summary(&b), "record {}", r.index);
-            for path in [&["userIdentity", "type"][..], &["eventName"], &["userIdentity", "arn"], &["readOnly"]] {
+            for path in [
+                &["userIdentity", "type"][..],
+                &["eventName"],
+                &["userIdentity", "arn"],
+                &["readOnly"],
+            ] {
                 let mut va = Vec::new();
                 let mut vb = Vec::new();
                 a.visit_field(path, &mut |v| {
@@ -88,7 +110,14 @@ pub fn check_event_paths_agree(r: &firebreak_events::Record<'_>) {
                 assert_eq!(va, vb, "record {} path {path:?}", r.index);
             }
         }
-        (a, b) => assert_eq!(a.is_ok(), b.is_ok(), "record {}: {:?} vs {:?}", r.index, a.err(), b.err()),
+        (a, b) => assert_eq!(
+            a.is_ok(),
+            b.is_ok(),
+            "record {}: {:?} vs {:?}",
+            r.index,
+            a.err(),
+            b.err()
+        ),
     }
 }
 
@@ -100,7 +129,10 @@ pub fn read_bytes(name: &str, bytes: &[u8]) -> (Vec<Got>, FileReport) {
 /// Reads a path through `read_file`.
 pub fn read_path(path: &std::path::Path) -> (Vec<Got>, FileReport) {
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let file = InputFile { path: path.to_path_buf(), len };
+    let file = InputFile {
+        path: path.to_path_buf(),
+        len,
+    };
     collect(|sink| read_file(&file, sink))
 }
 
