@@ -1,6 +1,7 @@
 //! The `firebreak` command line: a thin layer over the library crates.
 
 mod output;
+#[cfg(feature = "aws")]
 mod respond;
 mod rules_cmd;
 mod scan;
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "firebreak", version, about, propagate_version = true)]
 struct Cli {
+    #[cfg(feature = "aws")]
     #[command(flatten)]
     aws: respond::GlobalAwsArgs,
     #[command(subcommand)]
@@ -27,6 +29,7 @@ enum Command {
     Rules(rules_cmd::RulesCommand),
     /// Generate realistic CloudTrail with planted attack scenarios.
     Simulate(simulate_cmd::SimulateArgs),
+    #[cfg(feature = "aws")]
     #[command(flatten)]
     Respond(respond::RespondCommand),
 }
@@ -37,6 +40,7 @@ fn main() {
         Command::Scan(args) => scan::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Simulate(args) => simulate_cmd::run(args),
+        #[cfg(feature = "aws")]
         Command::Respond(cmd) => respond::run(cmd, &cli.aws),
     };
     match result {
