@@ -117,3 +117,68 @@ fn denied_permissions_are_named_and_evidence_failures_stop_changes() {
     assert_eq!(report.outcomes.iter().find(|o| o.name == "TagEc2Resource").unwrap().status, StepStatus::Applied);
     assert!(tags(&responder).iter().any(|k| k == "firebreak:quarantine"));
 }
+
+/// Denies one changing call per command. (moto 5.2 does not enforce IAM policies on
+/// S3 PutPublicAccessBlock, so `contain bucket` is not part of this test.)
+const NARROW_POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+    {"Effect": "Deny", "Action": [
+      "iam:PutRolePolicy", "iam:DeleteAccessKey", "iam:DeleteRole", "iam:DetachUserPolicy",
+      "cloudtrail:StartLogging"
+    ], "Resource": "*"}
+  ]
+}"#;
+
+#[test]
+fn every_command_names_the_denied_action() {
+    let Some(moto) = Moto::private() else { return };
+    let admin = session_with_key(&moto, "testing", "testing").expect("connect");
+    let iam_admin = iam::Client::new(admin.sdk_config());
+    let s3_admin = firebreak_aws::sdk::s3::Client::from_conf(
+        firebreak_aws::sdk::s3::config::Builder::from(admin.sdk_config()).force_path_style(true).build(),
+    );
+    let trail_admin = firebreak_aws::sdk::cloudtrail::Client::new(admin.sdk_config());
+    let (key, secret, policy_arn) = admin.block_on(async {
+        iam_admin.create_user().user_name("responder").send().await.unwrap();
+        iam_admin.put_user_policy().user_name("responder").policy_name("responder").policy_document(NARROW_POLICY).send().await.unwrap();
+        let key = iam_admin.create_access_key().user_name("responder").send().await.unwrap().access_key().unwrap().clone();
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        iam_admin.create_role().role_name("web").assume_role_policy_document(trust).send().await.unwrap();
+        iam_admin.create_user().user_name("mallory").send().await.unwrap();
+        iam_admin.create_access_key().user_name("mallory").send().await.unwrap();
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let policy = iam_admin.create_policy().policy_name("backdoor").policy_document(doc).send().await.unwrap();
+        let arn = policy.policy().unwrap().arn().unwrap().to_string();
+        iam_admin.attach_user_policy().user_name("mallory").policy_arn(&arn).send().await.unwrap();
+        s3_admin.create_bucket().bucket("fb-denied-bucket").send().await.unwrap();
+        trail_admin.create_trail().name("trail").s3_bucket_name("fb-denied-bucket").send().await.unwrap();
+        (key.access_key_id().to_string(), key.secret_access_key().to_string(), arn)
+    });
+    moto.enforce_iam();
+    let responder = Responder::new(session_with_key(&moto, &key, &secret).unwrap());
+    let cases = [
+        (Request::ContainRole { role_name: "web".into(), revoke_sessions: true }, "RevokeOlderSessions", "iam:PutRolePolicy"),
+        (Request::RecoverCloudTrail { trail: "trail".into() }, "StartLogging", "cloudtrail:StartLogging"),
+        (Request::EradicateUser { user_name: "mallory".into() }, "DeleteAccessKey", "iam:DeleteAccessKey"),
+        (Request::EradicateRole { role_name: "web".into() }, "DeleteRole", "iam:DeleteRole"),
+        (Request::EradicatePolicy { policy_arn: policy_arn.clone() }, "DetachManagedPolicy", "iam:DetachUserPolicy"),
+    ];
+    let (_dir, case) = temp_case();
+    for (request, step, action) in cases {
+        let plan = responder.plan(&request, &Guardrails::default()).unwrap_or_else(|e| panic!("{}: {e}", request.command_line()));
+        let report = responder.apply(&plan, &case, ApplyOptions::default()).unwrap();
+        let outcome = report.outcomes.iter().find(|o| o.name == step).unwrap_or_else(|| panic!("{report:#?}"));
+        assert_eq!(outcome.status, StepStatus::Failed, "{}", request.command_line());
+        let message = outcome.error.as_deref().unwrap_or_default();
+        assert!(message.contains("permission denied") && message.contains(action), "{}: {message}", request.command_line());
+    }
+    // Independent reads: nothing the denied calls would have changed has changed.
+    let reader_iam = iam::Client::new(responder.session().sdk_config());
+    responder.session().block_on(async {
+        assert!(reader_iam.get_role().role_name("web").send().await.is_ok());
+        assert_eq!(reader_iam.list_access_keys().user_name("mallory").send().await.unwrap().access_key_metadata().len(), 1);
+        assert!(reader_iam.get_policy().policy_arn(&policy_arn).send().await.is_ok());
+    });
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use firebreak_detect::{CorrelationHit, Level, RuleIdx, RuleSet};
-use firebreak_events::{read_file, read_stream, CloudTrailEvent, FileReport, InputFile, ReadError};
+use firebreak_events::{read_file, read_stream, CloudTrailEvent, FileReport, InputFile, InputShape, ReadError, Record};
 use firebreak_findings::{
     write_findings, CorrelationWindow, EventSummary, Finding, FindingKind, OutputFormat, RuleInfo, TableOptions,
 };
@@ -63,9 +63,10 @@ pub struct ScanSummary {
     pub damaged_inputs: u64,
 }
 
+#[derive(Default)]
 struct WorkerOutput {
     findings: Vec<Finding>,
-    correlation_hits: Vec<(CorrelationHit, String, u64)>,
+    correlation_hits: Vec<CorrelationHit>,
     reports: Vec<FileReport>,
     parse_errors: Vec<ReadError>,
 }
@@ -104,39 +105,49 @@ pub fn scan_inputs(
         pb.set_length(files.iter().map(|f| f.len).sum());
     }
 
+    // Large inputs (and stdin) are split into record batches that every thread works on;
+    // the other files are shared out whole, one per thread at a time.
+    let (big, small): (Vec<&InputFile>, Vec<&InputFile>) =
+        files.iter().partition(|f| threads > 1 && (f.is_stdin() || f.len >= BIG_INPUT_BYTES));
+    let ctx = MatchContext { rules, infos: &infos, keep_raw, min_level };
+    let mut outputs: Vec<WorkerOutput> = Vec::new();
+    for file in big {
+        let (report, outs) = scan_batched(file, &ctx, threads);
+        if let Some(pb) = progress {
+            pb.inc(file.len);
+        }
+        let mut first = WorkerOutput::default();
+        first.reports.push(report);
+        outputs.push(first);
+        outputs.extend(outs);
+    }
     let next = AtomicUsize::new(0);
-    let outputs: Mutex<Vec<WorkerOutput>> = Mutex::new(Vec::new());
-    let threads = threads.max(1).min(files.len().max(1));
+    let pool: Mutex<Vec<WorkerOutput>> = Mutex::new(Vec::new());
+    let workers = threads.max(1).min(small.len().max(1));
     std::thread::scope(|scope| {
-        for _ in 0..threads {
+        for _ in 0..workers {
             scope.spawn(|| {
-                let mut out = WorkerOutput {
-                    findings: Vec::new(),
-                    correlation_hits: Vec::new(),
-                    reports: Vec::new(),
-                    parse_errors: Vec::new(),
-                };
-                let mut hits: Vec<RuleIdx> = Vec::new();
-                let mut chits: Vec<CorrelationHit> = Vec::new();
+                let mut matcher = Matcher::new(&ctx);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = files.get(i) else { break };
-                    let report = scan_one(file, rules, &infos, keep_raw, min_level, &mut hits, &mut chits, &mut out);
+                    let Some(file) = small.get(i) else { break };
+                    let report = scan_one(file, &mut matcher);
                     if let Some(pb) = progress {
                         pb.inc(file.len);
                     }
-                    out.reports.push(report);
+                    matcher.out.reports.push(report);
                 }
-                if let Ok(mut all) = outputs.lock() {
-                    all.push(out);
+                if let Ok(mut all) = pool.lock() {
+                    all.push(matcher.out);
                 }
             });
         }
     });
+    outputs.extend(pool.into_inner().unwrap_or_default());
 
     let mut findings = Vec::new();
     let mut correlation_hits = Vec::new();
-    for out in outputs.into_inner().unwrap_or_default() {
+    for out in outputs {
         findings.extend(out.findings);
         correlation_hits.extend(out.correlation_hits);
         let damaged_by_parse: std::collections::BTreeSet<String> = out.parse_errors.iter().map(|e| e.file.clone()).collect();
@@ -157,47 +168,66 @@ pub fn scan_inputs(
     (findings, summary)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn scan_one(
-    file: &InputFile,
-    rules: &RuleSet,
-    infos: &[RuleInfo],
+/// Inputs at least this large are scanned by all threads together, in record batches.
+const BIG_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+/// Records per batch handed to a worker.
+const BATCH_RECORDS: usize = 2048;
+
+/// What every worker needs to turn records into findings.
+struct MatchContext<'a> {
+    rules: &'a RuleSet,
+    infos: &'a [RuleInfo],
     keep_raw: bool,
     min_level: Level,
-    hits: &mut Vec<RuleIdx>,
-    chits: &mut Vec<CorrelationHit>,
-    out: &mut WorkerOutput,
-) -> FileReport {
-    let name = file.path.display().to_string();
-    let mut sink = |record: firebreak_events::Record<'_>| {
-        let event = match CloudTrailEvent::parse(record.bytes) {
-            Ok(e) => e,
-            Err(err) => {
-                out.parse_errors.push(ReadError::for_record(&name, &record, &err));
-                return ControlFlow::Continue(());
-            }
-        };
-        hits.clear();
-        rules.match_event(&event, hits);
-        for &idx in hits.iter() {
-            let Some(info) = infos.get(idx) else { continue };
-            if info.level < min_level {
+}
+
+/// One worker's matching state and results.
+struct Matcher<'a> {
+    ctx: &'a MatchContext<'a>,
+    hits: Vec<RuleIdx>,
+    chits: Vec<CorrelationHit>,
+    out: WorkerOutput,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(ctx: &'a MatchContext<'a>) -> Self {
+        Matcher { ctx, hits: Vec::new(), chits: Vec::new(), out: WorkerOutput::default() }
+    }
+
+    /// Matches one parsed event.
+    fn event(&mut self, name: &str, index: u64, raw: &[u8], event: &CloudTrailEvent<'_>) {
+        let ctx = self.ctx;
+        self.hits.clear();
+        ctx.rules.match_event(event, &mut self.hits);
+        for &idx in &self.hits {
+            let Some(info) = ctx.infos.get(idx) else { continue };
+            if info.level < ctx.min_level {
                 continue;
             }
-            out.findings.push(Finding {
+            self.out.findings.push(Finding {
                 kind: FindingKind::Event,
                 rule: info.clone(),
-                event: EventSummary::from_event(&event),
+                event: EventSummary::from_event(event),
                 correlation: None,
-                input: Some(name.clone()),
-                record_index: Some(record.index),
-                raw_event: keep_raw.then(|| String::from_utf8_lossy(record.bytes).into_owned()),
+                input: Some(name.to_string()),
+                record_index: Some(index),
+                raw_event: ctx.keep_raw.then(|| String::from_utf8_lossy(raw).into_owned()),
             });
         }
-        chits.clear();
-        rules.correlation_hits(&event, chits);
-        for hit in chits.drain(..) {
-            out.correlation_hits.push((hit, name.clone(), record.index));
+        self.chits.clear();
+        ctx.rules.correlation_hits(event, &mut self.chits);
+        for hit in self.chits.drain(..) {
+            self.out.correlation_hits.push(hit);
+        }
+    }
+}
+
+fn scan_one(file: &InputFile, matcher: &mut Matcher<'_>) -> FileReport {
+    let name = file.display_name();
+    let mut sink = |record: Record<'_>| {
+        match record.event() {
+            Ok(event) => matcher.event(&name, record.index, record.bytes, &event),
+            Err(err) => matcher.out.parse_errors.push(ReadError::for_record(&name, &record, &err)),
         }
         ControlFlow::Continue(())
     };
@@ -208,13 +238,84 @@ fn scan_one(
     }
 }
 
+/// A batch of records copied out of the reader: their bytes end to end, with each
+/// record's end offset, index and decoded byte offset.
+#[derive(Default)]
+struct RecordBatch {
+    bytes: Vec<u8>,
+    records: Vec<(usize, u64, u64)>,
+    shape: Option<InputShape>,
+}
+
+/// Scans one large input with every thread: this thread reads and batches records,
+/// the workers parse and match them. Memory stays bounded by the channel's capacity.
+fn scan_batched(file: &InputFile, ctx: &MatchContext<'_>, threads: usize) -> (FileReport, Vec<WorkerOutput>) {
+    let name = file.display_name();
+    let (tx, rx) = crossbeam_channel::bounded::<RecordBatch>(threads * 2);
+    let pool: Mutex<Vec<WorkerOutput>> = Mutex::new(Vec::new());
+    let report = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let rx = rx.clone();
+            let name = &name;
+            let pool = &pool;
+            scope.spawn(move || {
+                let mut matcher = Matcher::new(ctx);
+                for batch in rx.iter() {
+                    let mut start = 0;
+                    for &(end, index, byte_offset) in &batch.records {
+                        let raw = &batch.bytes[start..end];
+                        start = end;
+                        match CloudTrailEvent::parse(raw) {
+                            Ok(event) => matcher.event(name, index, raw, &event),
+                            Err(err) => matcher.out.parse_errors.push(ReadError::new(
+                                name.as_str(),
+                                firebreak_events::ErrorLocation::Record { index, byte_offset },
+                                firebreak_events::ReadErrorKind::InvalidJson,
+                                err.to_string(),
+                            )),
+                        }
+                    }
+                    let _ = batch.shape;
+                }
+                if let Ok(mut all) = pool.lock() {
+                    all.push(matcher.out);
+                }
+            });
+        }
+        drop(rx);
+        let mut batch = RecordBatch::default();
+        let mut sink = |record: Record<'_>| {
+            batch.bytes.extend_from_slice(record.bytes);
+            batch.records.push((batch.bytes.len(), record.index, record.byte_offset));
+            batch.shape = Some(record.shape);
+            if batch.records.len() >= BATCH_RECORDS {
+                let full = std::mem::take(&mut batch);
+                if tx.send(full).is_err() {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        };
+        let report = if file.is_stdin() {
+            read_stream("-", std::io::stdin().lock(), &mut sink)
+        } else {
+            read_file(file, &mut sink)
+        };
+        if !batch.records.is_empty() {
+            let _ = tx.send(batch);
+        }
+        drop(tx);
+        report
+    });
+    (report, pool.into_inner().unwrap_or_default())
+}
+
 fn correlation_findings(
     rules: &RuleSet,
     infos: &[RuleInfo],
-    hits: Vec<(CorrelationHit, String, u64)>,
+    hits: Vec<CorrelationHit>,
     min_level: Level,
 ) -> Vec<Finding> {
-    let hits: Vec<CorrelationHit> = hits.into_iter().map(|(h, _, _)| h).collect();
     rules
         .evaluate_correlations(hits)
         .into_iter()
