@@ -18,9 +18,13 @@ need /usr/bin/time || { apt-get update -qq && apt-get install -y -qq time; }
 need libdeflate-gunzip || { apt-get update -qq && apt-get install -y -qq libdeflate-tools; }
 python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check duckdb
 
-echo "== building firebreak (release, detection only: no AWS SDK)"
-cargo build --release -q -p firebreak --no-default-features
-FB="$CARGO_TARGET_DIR/release/firebreak"
+if [ -n "${FIREBREAK_BIN:-}" ]; then
+    FB="$FIREBREAK_BIN"
+else
+    echo "== building firebreak (release, detection only: no AWS SDK)"
+    cargo build --release -q -p firebreak --no-default-features
+    FB="$CARGO_TARGET_DIR/release/firebreak"
+fi
 
 CORPUS="$OUT/corpus-$EVENTS"
 if [ ! -f "$CORPUS/.done" ]; then

@@ -4,7 +4,7 @@
 #   scripts/moto.sh start   starts moto_server on 127.0.0.1 with a free port in the
 #                           background, waits until it answers, writes the URL to
 #                           $FIREBREAK_MOTO_STATE/url and prints FIREBREAK_MOTO_URL=<url>
-#                           (eval "$(scripts/moto.sh start)" exports it).
+#                           (`export $(scripts/moto.sh start)` exports it).
 #   scripts/moto.sh stop    stops the server started by `start`.
 #   scripts/moto.sh url     prints the URL of the running server.
 #

@@ -15,6 +15,7 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 if [ -x scripts/moto.sh ] && [ -z "${FIREBREAK_MOTO_URL:-}" ]; then
     eval "$(scripts/moto.sh start)"
+    export FIREBREAK_MOTO_URL
     trap 'scripts/moto.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 

@@ -276,6 +276,16 @@ async fn read_state_inner(c: &Clients, step: &StepAction) -> Result<StepState> {
                 e => return Err(e),
             },
         },
+        DeleteSigningCertificate { user_name, certificate_id } => {
+            let out = c.iam.list_signing_certificates().user_name(user_name).send().await.map_err(|e| api_error("iam:ListSigningCertificates", e))?;
+            let present = out.certificates().iter().any(|cert| cert.certificate_id() == certificate_id);
+            StepState::new(json!({ "exists": present }), !present)
+        }
+        DeleteSshPublicKey { user_name, ssh_public_key_id } => {
+            let out = c.iam.list_ssh_public_keys().user_name(user_name).send().await.map_err(|e| api_error("iam:ListSSHPublicKeys", e))?;
+            let present = out.ssh_public_keys().iter().any(|k| k.ssh_public_key_id() == ssh_public_key_id);
+            StepState::new(json!({ "exists": present }), !present)
+        }
         RemoveMfaDevice { user_name, serial_number } => {
             let out = c.iam.list_mfa_devices().user_name(user_name).send().await.map_err(|e| api_error("iam:ListMFADevices", e))?;
             let present = out.mfa_devices().iter().any(|d| d.serial_number() == serial_number);
@@ -552,7 +562,7 @@ pub(crate) async fn dry_run(c: &Clients, step: &StepAction) -> Option<Permission
             Ok(_) => unexpected_success(),
             Err(e) => dry_run_outcome(e),
         },
-        TagEc2Resource { resource_id, tags } | RestoreEc2Tags { resource_id, set: tags, .. } => {
+        TagEc2Resource { resource_id, tags } | RestoreEc2Tags { resource_id, set: tags, .. } if !tags.is_empty() => {
             let mut call = c.ec2.create_tags().resources(resource_id).dry_run(true);
             for (k, v) in tags {
                 call = call.tags(ec2_tag(k, v));
@@ -609,6 +619,26 @@ pub(crate) async fn apply(c: &Clients, step: &StepAction) -> Result<Value> {
         DeleteLoginProfile { user_name } => {
             c.iam.delete_login_profile().user_name(user_name).send().await.map_err(|e| api_error("iam:DeleteLoginProfile", e))?;
             json!({ "deleted": "login profile" })
+        }
+        DeleteSigningCertificate { user_name, certificate_id } => {
+            c.iam
+                .delete_signing_certificate()
+                .user_name(user_name)
+                .certificate_id(certificate_id)
+                .send()
+                .await
+                .map_err(|e| api_error("iam:DeleteSigningCertificate", e))?;
+            json!({ "deleted": certificate_id })
+        }
+        DeleteSshPublicKey { user_name, ssh_public_key_id } => {
+            c.iam
+                .delete_ssh_public_key()
+                .user_name(user_name)
+                .ssh_public_key_id(ssh_public_key_id)
+                .send()
+                .await
+                .map_err(|e| api_error("iam:DeleteSSHPublicKey", e))?;
+            json!({ "deleted": ssh_public_key_id })
         }
         RemoveMfaDevice { user_name, serial_number } => {
             c.iam.deactivate_mfa_device().user_name(user_name).serial_number(serial_number).send().await.map_err(|e| api_error("iam:DeactivateMFADevice", e))?;

@@ -398,7 +398,18 @@ impl<'a> Builder<'a> {
             }
             Request::RecoverCloudTrail { trail } => {
                 self.read(format!("cloudtrail:GetTrail Name={trail}"));
-                self.c.cloudtrail.get_trail().name(trail).send().await.map_err(|e| api_error("cloudtrail:GetTrail", e))?;
+                let got = self.c.cloudtrail.get_trail().name(trail).send().await.map_err(|e| api_error("cloudtrail:GetTrail", e))?;
+                if let Some(arn) = got.trail().and_then(|t| t.trail_arn()) {
+                    self.read(format!("cloudtrail:ListTags ResourceIdList=[{arn}]"));
+                    let out = self.c.cloudtrail.list_tags().resource_id_list(arn).send().await.map_err(|e| api_error("cloudtrail:ListTags", e))?;
+                    let tags: BTreeMap<String, String> = out
+                        .resource_tag_list()
+                        .iter()
+                        .flat_map(|r| r.tags_list())
+                        .map(|t| (t.key().to_string(), t.value().unwrap_or_default().to_string()))
+                        .collect();
+                    self.check_protected(&format!("trail {trail}"), &tags)?;
+                }
                 self.steps.push(StepAction::CaptureTrail { trail: trail.clone() });
                 self.steps.push(StepAction::StartLogging { trail: trail.clone() });
                 self.steps.push(StepAction::UpdateTrailSettings { trail: trail.clone(), settings: TrailSettings::RECOMMENDED });
@@ -438,6 +449,16 @@ impl<'a> Builder<'a> {
                 e => return Err(e),
             },
         }
+        self.read(format!("iam:ListSigningCertificates UserName={user}"));
+        let certs = c.iam.list_signing_certificates().user_name(user).send().await.map_err(|e| api_error("iam:ListSigningCertificates", e))?;
+        for cert in certs.certificates() {
+            self.steps.push(StepAction::DeleteSigningCertificate { user_name: user.to_string(), certificate_id: cert.certificate_id().to_string() });
+        }
+        self.read(format!("iam:ListSSHPublicKeys UserName={user}"));
+        let ssh = c.iam.list_ssh_public_keys().user_name(user).send().await.map_err(|e| api_error("iam:ListSSHPublicKeys", e))?;
+        for key in ssh.ssh_public_keys() {
+            self.steps.push(StepAction::DeleteSshPublicKey { user_name: user.to_string(), ssh_public_key_id: key.ssh_public_key_id().to_string() });
+        }
         self.read(format!("iam:ListMFADevices UserName={user}"));
         let mfa = c.iam.list_mfa_devices().user_name(user).send().await.map_err(|e| api_error("iam:ListMFADevices", e))?;
         for device in mfa.mfa_devices() {
@@ -461,7 +482,7 @@ impl<'a> Builder<'a> {
             self.steps.push(StepAction::RemoveUserFromGroup { user_name: user.to_string(), group_name: g.group_name().to_string() });
         }
         self.steps.push(StepAction::DeleteUser { user_name: user.to_string() });
-        self.notes.push("signing certificates, SSH public keys and service-specific credentials are not listed by this version: iam:DeleteUser fails with DeleteConflict if the user has any".into());
+        self.notes.push("service-specific credentials (CodeCommit/Keyspaces passwords) are not listed by this version: iam:DeleteUser fails with DeleteConflict if the user has any".into());
         Ok(())
     }
 
@@ -830,6 +851,7 @@ impl Responder {
         let run_id = format!("run-{}", jiff::Timestamp::now().as_millisecond());
         let mut outcomes = Vec::new();
         let mut evidence_failure: Option<usize> = None;
+        let mut first_failure: Option<usize> = None;
         for step in &plan.steps {
             let action = &step.action;
             let mut outcome = StepOutcome {
@@ -850,6 +872,13 @@ impl Responder {
                     continue;
                 }
             }
+            if let Some(failed) = first_failure {
+                if is_final_deletion(action) {
+                    outcome.error = Some(format!("not run: step {failed} failed, and this deletion needs every step before it"));
+                    outcomes.push(outcome);
+                    continue;
+                }
+            }
             let is_capture = is_capture(action);
             if is_capture && already_captured(&previous, action) {
                 outcome.status = StepStatus::AlreadyDone;
@@ -863,6 +892,7 @@ impl Responder {
                 Err(err) => {
                     outcome.status = StepStatus::Failed;
                     outcome.error = Some(format!("reading the current state failed: {err}"));
+                    first_failure.get_or_insert(step.number);
                     if action.effect() == Effect::PreserveEvidence {
                         evidence_failure = Some(step.number);
                     }
@@ -908,8 +938,11 @@ impl Responder {
             outcome.status = status;
             outcome.result = result_value;
             outcome.error = error;
-            if status == StepStatus::Failed && action.effect() == Effect::PreserveEvidence {
-                evidence_failure = Some(step.number);
+            if status == StepStatus::Failed {
+                first_failure.get_or_insert(step.number);
+                if action.effect() == Effect::PreserveEvidence {
+                    evidence_failure = Some(step.number);
+                }
             }
             outcomes.push(outcome);
         }
@@ -948,6 +981,15 @@ impl Responder {
             Ok(plan)
         })
     }
+}
+
+/// The last step of an eradication (the principal, policy or application itself): it only
+/// runs when every step before it succeeded.
+fn is_final_deletion(action: &StepAction) -> bool {
+    matches!(
+        action,
+        StepAction::DeleteUser { .. } | StepAction::DeleteRole { .. } | StepAction::DeletePolicy { .. } | StepAction::DeleteQBusinessApp { .. }
+    )
 }
 
 fn is_capture(action: &StepAction) -> bool {

@@ -175,6 +175,20 @@ pub enum StepAction {
         /// The user.
         user_name: String,
     },
+    /// Delete a user's X.509 signing certificate.
+    DeleteSigningCertificate {
+        /// The user.
+        user_name: String,
+        /// Certificate id.
+        certificate_id: String,
+    },
+    /// Delete a user's SSH public key (CodeCommit).
+    DeleteSshPublicKey {
+        /// The user.
+        user_name: String,
+        /// SSH public key id.
+        ssh_public_key_id: String,
+    },
     /// Deactivate an MFA device (and delete it when virtual).
     RemoveMfaDevice {
         /// The user.
@@ -414,6 +428,8 @@ impl StepAction {
             },
             DeleteAccessKey { .. } => "iam:DeleteAccessKey",
             DeleteLoginProfile { .. } => "iam:DeleteLoginProfile",
+            DeleteSigningCertificate { .. } => "iam:DeleteSigningCertificate",
+            DeleteSshPublicKey { .. } => "iam:DeleteSSHPublicKey",
             RemoveMfaDevice { .. } => "iam:DeactivateMFADevice",
             DetachManagedPolicy { principal, .. } => match principal {
                 Principal::User(_) => "iam:DetachUserPolicy",
@@ -488,6 +504,8 @@ impl StepAction {
             | CaptureQBusinessApp { .. } => Effect::PreserveEvidence,
             DeleteAccessKey { .. }
             | DeleteLoginProfile { .. }
+            | DeleteSigningCertificate { .. }
+            | DeleteSshPublicKey { .. }
             | RemoveMfaDevice { .. }
             | DeleteUser { .. }
             | DeleteRole { .. }
@@ -516,6 +534,8 @@ impl StepAction {
             DeleteInlinePolicy { principal, policy_name } => format!("delete inline policy {policy_name} of {}", principal.label()),
             DeleteAccessKey { user_name, access_key_id } => format!("delete access key {access_key_id} of user {user_name}"),
             DeleteLoginProfile { user_name } => format!("delete the console password of user {user_name}"),
+            DeleteSigningCertificate { user_name, certificate_id } => format!("delete signing certificate {certificate_id} of user {user_name}"),
+            DeleteSshPublicKey { user_name, ssh_public_key_id } => format!("delete SSH public key {ssh_public_key_id} of user {user_name}"),
             RemoveMfaDevice { user_name, serial_number } => format!("deactivate MFA device {serial_number} of user {user_name} (and delete it if virtual)"),
             DetachManagedPolicy { principal, policy_arn } => format!("detach managed policy {policy_arn} from {}", principal.label()),
             AttachManagedPolicy { principal, policy_arn } => format!("attach managed policy {policy_arn} to {}", principal.label()),
@@ -570,6 +590,8 @@ impl StepAction {
             SetAccessKeyStatus { .. } | DeleteAccessKey { .. } => "iam:ListAccessKeys",
             RevokeOlderSessions { .. } | PutInlinePolicy { .. } | DeleteInlinePolicy { .. } => "iam:Get{User,Role,Group}Policy",
             DeleteLoginProfile { .. } => "iam:GetLoginProfile",
+            DeleteSigningCertificate { .. } => "iam:ListSigningCertificates",
+            DeleteSshPublicKey { .. } => "iam:ListSSHPublicKeys",
             RemoveMfaDevice { .. } => "iam:ListMFADevices",
             DetachManagedPolicy { .. } | AttachManagedPolicy { .. } => "iam:ListAttached{User,Role,Group}Policies",
             RemoveUserFromGroup { .. } | AddUserToGroup { .. } => "iam:ListGroupsForUser",
@@ -681,6 +703,8 @@ impl StepAction {
             DeleteRole { role_name } => Err(format!("role {role_name} was deleted and cannot be restored (its recorded state is in the action log)")),
             DeleteAccessKey { access_key_id, .. } => Err(format!("access key {access_key_id} was deleted: it cannot be restored; create a new key")),
             DeleteLoginProfile { user_name } => Err(format!("the console password of {user_name} was deleted: it cannot be restored; create a new login profile")),
+            DeleteSigningCertificate { certificate_id, .. } => Err(format!("signing certificate {certificate_id} was deleted: upload it again if it is still needed")),
+            DeleteSshPublicKey { ssh_public_key_id, .. } => Err(format!("SSH public key {ssh_public_key_id} was deleted: upload it again if it is still needed")),
             RemoveMfaDevice { serial_number, .. } => Err(format!("MFA device {serial_number} was removed: re-enrolling needs the device's codes")),
             DeletePolicyVersion { .. } | DeletePolicy { .. } => Err("a deleted managed policy (version) cannot be restored by rollback; its document is in the action log".into()),
             RemoveRoleFromInstanceProfile { .. } => Err("not reversed automatically: add the role back with iam:AddRoleToInstanceProfile if needed".into()),

@@ -173,6 +173,10 @@ fn every_command_names_the_denied_action() {
         assert_eq!(outcome.status, StepStatus::Failed, "{}", request.command_line());
         let message = outcome.error.as_deref().unwrap_or_default();
         assert!(message.contains("permission denied") && message.contains(action), "{}: {message}", request.command_line());
+        // A final deletion never runs after a failed step.
+        if let Some(last) = report.outcomes.last().filter(|o| o.name.starts_with("Delete") && o.number > outcome.number) {
+            assert_eq!(last.status, StepStatus::Skipped, "{}: {last:#?}", request.command_line());
+        }
     }
     // Independent reads: nothing the denied calls would have changed has changed.
     let reader_iam = iam::Client::new(responder.session().sdk_config());

@@ -175,6 +175,9 @@ fn eradicate_user_removes_everything_then_the_user() {
         iam.attach_user_policy().user_name("mallory").policy_arn(&arn).send().await.unwrap();
         iam.create_group().group_name("admins").send().await.unwrap();
         iam.add_user_to_group().user_name("mallory").group_name("admins").send().await.unwrap();
+        let cert = include_str!("data/signing-cert.pem");
+        iam.upload_signing_certificate().user_name("mallory").certificate_body(cert).send().await.unwrap();
+        iam.upload_ssh_public_key().user_name("mallory").ssh_public_key_body(include_str!("data/ssh-key.pub").trim()).send().await.unwrap();
         arn
     });
     assert!(policy_arn.contains(&account));
@@ -188,6 +191,8 @@ fn eradicate_user_removes_everything_then_the_user() {
             "DeleteAccessKey",
             "DeleteAccessKey",
             "DeleteLoginProfile",
+            "DeleteSigningCertificate",
+            "DeleteSshPublicKey",
             "RemoveMfaDevice",
             "DeleteInlinePolicy",
             "DetachManagedPolicy",
@@ -251,6 +256,15 @@ fn contain_and_eradicate_role() {
     let doc = responder.session().block_on(iam.get_role_policy().role_name("web").policy_name(REVOKE_SESSIONS_POLICY_NAME).send()).unwrap();
     assert!(decode_policy_document(doc.policy_document()).contains("aws:TokenIssueTime"));
     assert_eq!(responder.apply(&responder.plan(&contain, &guard()).unwrap(), &case, ApplyOptions::default()).unwrap().changed(), 0);
+    // Rollback removes the deny policy; containing again puts it back.
+    let revoke = list_actions(&case).unwrap().into_iter().find(|a| matches!(a.action, StepAction::RevokeOlderSessions { .. })).unwrap();
+    assert!(responder.apply(&responder.plan_rollback(&case, &revoke.action_id.to_string()).unwrap(), &case, ApplyOptions::default()).unwrap().succeeded());
+    assert!(responder.session().block_on(iam.get_role_policy().role_name("web").policy_name(REVOKE_SESSIONS_POLICY_NAME).send()).is_err());
+    assert!(responder.apply(&responder.plan(&contain, &guard()).unwrap(), &case, ApplyOptions::default()).unwrap().succeeded());
+    // A protected role is refused.
+    responder.session().block_on(iam.tag_role().role_name("web").tags(iam::types::Tag::builder().key("firebreak:protected").value("1").build().unwrap()).send()).unwrap();
+    assert!(matches!(responder.plan(&contain, &guard()), Err(AwsError::Protected { .. })));
+    responder.session().block_on(iam.untag_role().role_name("web").tag_keys("firebreak:protected").send()).unwrap();
     // Without --revoke-sessions there is nothing to do for a role.
     assert!(matches!(responder.plan(&Request::ContainRole { role_name: "web".into(), revoke_sessions: false }, &guard()), Err(AwsError::InvalidArgument(_))));
 

@@ -122,3 +122,26 @@ fn recover_cloudtrail_starts_logging_and_restores_settings() {
     assert!(responder.apply(&plan, &case, ApplyOptions::default()).unwrap().succeeded());
     assert_eq!(status(&responder), (true, false, false, false));
 }
+
+#[test]
+fn protected_trail_is_refused() {
+    let moto = moto_or_skip!();
+    let responder = fresh_responder(moto);
+    let bucket = format!("fb-ptrail-{}", responder.session().identity().account);
+    let s3 = s3_client(&responder);
+    let ct = cloudtrail::Client::new(responder.session().sdk_config());
+    responder.session().block_on(async {
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let trail = ct.create_trail().name("audit").s3_bucket_name(&bucket).send().await.unwrap();
+        ct.add_tags()
+            .resource_id(trail.trail_arn().unwrap())
+            .tags_list(cloudtrail::types::Tag::builder().key("firebreak:protected").value("org").build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    });
+    let request = Request::RecoverCloudTrail { trail: "audit".into() };
+    assert!(matches!(responder.plan(&request, &guard()), Err(AwsError::Protected { .. })));
+    let logging = responder.session().block_on(ct.get_trail_status().name("audit").send()).unwrap().is_logging();
+    assert_ne!(logging, Some(true));
+}

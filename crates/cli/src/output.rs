@@ -24,12 +24,12 @@ pub struct ListingArgs {
 
 impl ListingArgs {
     /// Opens the destination.
-    pub fn open(&self) -> anyhow::Result<Box<dyn Write>> {
+    pub fn open(&self) -> anyhow::Result<Box<dyn Write + Send>> {
         Ok(match &self.output {
             Some(path) => Box::new(BufWriter::new(
                 File::create(path).with_context(|| format!("cannot create output file {}", path.display()))?,
             )),
-            None => Box::new(BufWriter::new(io::stdout().lock())),
+            None => Box::new(BufWriter::with_capacity(256 * 1024, io::stdout())),
         })
     }
 

@@ -5,15 +5,16 @@ use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 use firebreak_detect::{CorrelationHit, Level, RuleIdx, RuleSet};
-use firebreak_events::{read_file, read_stream, CloudTrailEvent, FileReport, InputFile, InputShape, ReadError, Record};
+use firebreak_events::{read_file, read_stream, CloudTrailEvent, FileReport, InputFile, ReadError, Record};
 use firebreak_findings::{
-    write_findings, CorrelationWindow, EventSummary, Finding, FindingKind, OutputFormat, RuleInfo, TableOptions,
+    CorrelationWindow, EventSummary, Finding, FindingKind, FindingWriter, OutputFormat, RuleInfo, TableOptions,
 };
 
 use crate::output::ListingArgs;
@@ -61,15 +62,21 @@ pub struct ScanSummary {
     pub errors: Vec<ReadError>,
     /// Inputs with at least one error.
     pub damaged_inputs: u64,
+    /// Findings written, by level (informational .. critical).
+    pub findings_by_level: [u64; 5],
 }
 
+/// What one worker read: per-input reports, parse errors and correlation hits.
 #[derive(Default)]
 struct WorkerOutput {
-    findings: Vec<Finding>,
     correlation_hits: Vec<CorrelationHit>,
     reports: Vec<FileReport>,
     parse_errors: Vec<ReadError>,
 }
+
+/// Findings of one unit of work (an input, or a batch of a large input), tagged with the
+/// unit's sequence number so the writer can put them back in input order.
+type FindingBatch = (u64, Vec<Finding>);
 
 fn rule_infos(rules: &RuleSet) -> Vec<RuleInfo> {
     rules
@@ -87,68 +94,164 @@ fn rule_infos(rules: &RuleSet) -> Vec<RuleInfo> {
         .collect()
 }
 
-/// Scans every input with `rules`, calling nothing but the readers and the engine.
-/// Returns the findings in a deterministic order and the read summary.
-pub fn scan_inputs(
+/// Inputs at least this large are scanned by all threads together, in record batches.
+const BIG_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+/// Records per batch handed to a worker.
+const BATCH_RECORDS: usize = 2048;
+
+/// What every worker needs to turn records into findings.
+struct MatchContext<'a> {
+    rules: &'a RuleSet,
+    infos: &'a [RuleInfo],
+    keep_raw: bool,
+    min_level: Level,
+}
+
+/// One worker's matching state.
+struct Matcher<'a> {
+    ctx: &'a MatchContext<'a>,
+    hits: Vec<RuleIdx>,
+    chits: Vec<CorrelationHit>,
+    findings: Vec<Finding>,
+    out: WorkerOutput,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(ctx: &'a MatchContext<'a>) -> Self {
+        Matcher { ctx, hits: Vec::new(), chits: Vec::new(), findings: Vec::new(), out: WorkerOutput::default() }
+    }
+
+    /// Matches one parsed event.
+    fn event(&mut self, name: &str, index: u64, raw: &[u8], event: &CloudTrailEvent<'_>) {
+        let ctx = self.ctx;
+        self.hits.clear();
+        ctx.rules.match_event(event, &mut self.hits);
+        for &idx in &self.hits {
+            let Some(info) = ctx.infos.get(idx) else { continue };
+            if info.level < ctx.min_level {
+                continue;
+            }
+            self.findings.push(Finding {
+                kind: FindingKind::Event,
+                rule: info.clone(),
+                event: EventSummary::from_event(event),
+                correlation: None,
+                input: Some(name.to_string()),
+                record_index: Some(index),
+                raw_event: ctx.keep_raw.then(|| String::from_utf8_lossy(raw).into_owned()),
+            });
+        }
+        self.chits.clear();
+        ctx.rules.correlation_hits(event, &mut self.chits);
+        self.out.correlation_hits.append(&mut self.chits);
+    }
+}
+
+/// Scans every input with `rules` and hands each finding to `writer`, in input order
+/// (inputs in the order they were found, records in file order), then the correlation
+/// findings. Memory stays bounded: findings are written as they come.
+pub fn scan_inputs<W: Write + Send>(
     inputs: &[PathBuf],
     rules: &RuleSet,
     threads: usize,
     keep_raw: bool,
     min_level: Level,
     progress: Option<&indicatif::ProgressBar>,
-) -> (Vec<Finding>, ScanSummary) {
+    writer: FindingWriter<W>,
+) -> (ScanSummary, Result<FindingWriter<W>, firebreak_findings::OutputError>) {
     let infos = rule_infos(rules);
     let (files, discover_errors) = firebreak_events::discover_inputs(inputs);
-    let mut summary = ScanSummary { errors: discover_errors, ..Default::default() };
-    summary.damaged_inputs = summary.errors.len() as u64;
+    let mut summary = ScanSummary { damaged_inputs: discover_errors.len() as u64, errors: discover_errors, ..Default::default() };
     if let Some(pb) = progress {
         pb.set_length(files.iter().map(|f| f.len).sum());
     }
-
+    let threads = threads.max(1);
     // Large inputs (and stdin) are split into record batches that every thread works on;
     // the other files are shared out whole, one per thread at a time.
     let (big, small): (Vec<&InputFile>, Vec<&InputFile>) =
         files.iter().partition(|f| threads > 1 && (f.is_stdin() || f.len >= BIG_INPUT_BYTES));
     let ctx = MatchContext { rules, infos: &infos, keep_raw, min_level };
+    let (tx, rx) = crossbeam_channel::bounded::<FindingBatch>(threads * 4);
     let mut outputs: Vec<WorkerOutput> = Vec::new();
-    for file in big {
-        let (report, outs) = scan_batched(file, &ctx, threads);
-        if let Some(pb) = progress {
-            pb.inc(file.len);
-        }
-        let mut first = WorkerOutput::default();
-        first.reports.push(report);
-        outputs.push(first);
-        outputs.extend(outs);
-    }
-    let next = AtomicUsize::new(0);
-    let pool: Mutex<Vec<WorkerOutput>> = Mutex::new(Vec::new());
-    let workers = threads.max(1).min(small.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let mut matcher = Matcher::new(&ctx);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = small.get(i) else { break };
-                    let report = scan_one(file, &mut matcher);
-                    if let Some(pb) = progress {
-                        pb.inc(file.len);
-                    }
-                    matcher.out.reports.push(report);
-                }
-                if let Ok(mut all) = pool.lock() {
-                    all.push(matcher.out);
-                }
-            });
-        }
-    });
-    outputs.extend(pool.into_inner().unwrap_or_default());
+    let mut by_level = [0u64; 5];
 
-    let mut findings = Vec::new();
+    let written = std::thread::scope(|scope| {
+        // The writer puts findings back in input order as units finish.
+        let by_level = &mut by_level;
+        let writer_thread = scope.spawn(move || {
+            let mut writer = writer;
+            let mut failed: Option<firebreak_findings::OutputError> = None;
+            let mut pending: BTreeMap<u64, Vec<Finding>> = BTreeMap::new();
+            let mut next = 0u64;
+            let mut emit = |batch: Vec<Finding>, writer: &mut FindingWriter<W>, failed: &mut Option<_>| {
+                for f in batch {
+                    by_level[f.rule.level as usize] += 1;
+                    if failed.is_none() {
+                        if let Err(e) = writer.write(&f) {
+                            *failed = Some(e);
+                        }
+                    }
+                }
+            };
+            for (seq, batch) in rx.iter() {
+                pending.insert(seq, batch);
+                while let Some(batch) = pending.remove(&next) {
+                    emit(batch, &mut writer, &mut failed);
+                    next += 1;
+                }
+            }
+            for (_, batch) in std::mem::take(&mut pending) {
+                emit(batch, &mut writer, &mut failed);
+            }
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(writer),
+            }
+        });
+
+        let mut seq = 0u64;
+        for file in &big {
+            let (report, outs) = scan_batched(file, &ctx, threads, &tx, &mut seq);
+            if let Some(pb) = progress {
+                pb.inc(file.len);
+            }
+            outputs.push(WorkerOutput { reports: vec![report], ..Default::default() });
+            outputs.extend(outs);
+        }
+        let base = seq;
+        let next = AtomicUsize::new(0);
+        let pool: Mutex<Vec<WorkerOutput>> = Mutex::new(Vec::new());
+        std::thread::scope(|inner| {
+            for _ in 0..threads.min(small.len().max(1)) {
+                let tx = tx.clone();
+                let (next, pool, small, ctx) = (&next, &pool, &small, &ctx);
+                inner.spawn(move || {
+                    let mut matcher = Matcher::new(ctx);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = small.get(i) else { break };
+                        let report = scan_one(file, &mut matcher);
+                        if let Some(pb) = progress {
+                            pb.inc(file.len);
+                        }
+                        matcher.out.reports.push(report);
+                        let _ = tx.send((base + i as u64, std::mem::take(&mut matcher.findings)));
+                    }
+                    if let Ok(mut all) = pool.lock() {
+                        all.push(matcher.out);
+                    }
+                });
+            }
+        });
+        outputs.extend(pool.into_inner().unwrap_or_default());
+        drop(tx);
+        writer_thread.join().unwrap_or_else(|_| {
+            Err(firebreak_findings::OutputError::Io(std::io::Error::other("the finding writer stopped unexpectedly")))
+        })
+    });
+
     let mut correlation_hits = Vec::new();
     for out in outputs {
-        findings.extend(out.findings);
         correlation_hits.extend(out.correlation_hits);
         let damaged_by_parse: std::collections::BTreeSet<String> = out.parse_errors.iter().map(|e| e.file.clone()).collect();
         for report in out.reports {
@@ -163,63 +266,15 @@ pub fn scan_inputs(
         }
         summary.errors.extend(out.parse_errors);
     }
-    findings.extend(correlation_findings(rules, &infos, correlation_hits, min_level));
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    (findings, summary)
-}
-
-/// Inputs at least this large are scanned by all threads together, in record batches.
-const BIG_INPUT_BYTES: u64 = 64 * 1024 * 1024;
-/// Records per batch handed to a worker.
-const BATCH_RECORDS: usize = 2048;
-
-/// What every worker needs to turn records into findings.
-struct MatchContext<'a> {
-    rules: &'a RuleSet,
-    infos: &'a [RuleInfo],
-    keep_raw: bool,
-    min_level: Level,
-}
-
-/// One worker's matching state and results.
-struct Matcher<'a> {
-    ctx: &'a MatchContext<'a>,
-    hits: Vec<RuleIdx>,
-    chits: Vec<CorrelationHit>,
-    out: WorkerOutput,
-}
-
-impl<'a> Matcher<'a> {
-    fn new(ctx: &'a MatchContext<'a>) -> Self {
-        Matcher { ctx, hits: Vec::new(), chits: Vec::new(), out: WorkerOutput::default() }
-    }
-
-    /// Matches one parsed event.
-    fn event(&mut self, name: &str, index: u64, raw: &[u8], event: &CloudTrailEvent<'_>) {
-        let ctx = self.ctx;
-        self.hits.clear();
-        ctx.rules.match_event(event, &mut self.hits);
-        for &idx in &self.hits {
-            let Some(info) = ctx.infos.get(idx) else { continue };
-            if info.level < ctx.min_level {
-                continue;
-            }
-            self.out.findings.push(Finding {
-                kind: FindingKind::Event,
-                rule: info.clone(),
-                event: EventSummary::from_event(event),
-                correlation: None,
-                input: Some(name.to_string()),
-                record_index: Some(index),
-                raw_event: ctx.keep_raw.then(|| String::from_utf8_lossy(raw).into_owned()),
-            });
+    let written = written.and_then(|mut w| {
+        for f in correlation_findings(rules, &infos, correlation_hits, min_level) {
+            by_level[f.rule.level as usize] += 1;
+            w.write(&f)?;
         }
-        self.chits.clear();
-        ctx.rules.correlation_hits(event, &mut self.chits);
-        for hit in self.chits.drain(..) {
-            self.out.correlation_hits.push(hit);
-        }
-    }
+        Ok(w)
+    });
+    summary.findings_by_level = by_level;
+    (summary, written)
 }
 
 fn scan_one(file: &InputFile, matcher: &mut Matcher<'_>) -> FileReport {
@@ -242,28 +297,34 @@ fn scan_one(file: &InputFile, matcher: &mut Matcher<'_>) -> FileReport {
 /// record's end offset, index and decoded byte offset.
 #[derive(Default)]
 struct RecordBatch {
+    seq: u64,
     bytes: Vec<u8>,
     records: Vec<(usize, u64, u64)>,
-    shape: Option<InputShape>,
 }
 
 /// Scans one large input with every thread: this thread reads and batches records,
-/// the workers parse and match them. Memory stays bounded by the channel's capacity.
-fn scan_batched(file: &InputFile, ctx: &MatchContext<'_>, threads: usize) -> (FileReport, Vec<WorkerOutput>) {
+/// the workers parse and match them. Memory stays bounded by the channels' capacity.
+fn scan_batched(
+    file: &InputFile,
+    ctx: &MatchContext<'_>,
+    threads: usize,
+    findings: &crossbeam_channel::Sender<FindingBatch>,
+    seq: &mut u64,
+) -> (FileReport, Vec<WorkerOutput>) {
     let name = file.display_name();
     let (tx, rx) = crossbeam_channel::bounded::<RecordBatch>(threads * 2);
     let pool: Mutex<Vec<WorkerOutput>> = Mutex::new(Vec::new());
     let report = std::thread::scope(|scope| {
         for _ in 0..threads {
             let rx = rx.clone();
-            let name = &name;
-            let pool = &pool;
+            let findings = findings.clone();
+            let (name, pool) = (&name, &pool);
             scope.spawn(move || {
                 let mut matcher = Matcher::new(ctx);
                 for batch in rx.iter() {
                     let mut start = 0;
                     for &(end, index, byte_offset) in &batch.records {
-                        let raw = &batch.bytes[start..end];
+                        let raw = batch.bytes.get(start..end).unwrap_or_default();
                         start = end;
                         match CloudTrailEvent::parse(raw) {
                             Ok(event) => matcher.event(name, index, raw, &event),
@@ -275,7 +336,7 @@ fn scan_batched(file: &InputFile, ctx: &MatchContext<'_>, threads: usize) -> (Fi
                             )),
                         }
                     }
-                    let _ = batch.shape;
+                    let _ = findings.send((batch.seq, std::mem::take(&mut matcher.findings)));
                 }
                 if let Ok(mut all) = pool.lock() {
                     all.push(matcher.out);
@@ -283,13 +344,13 @@ fn scan_batched(file: &InputFile, ctx: &MatchContext<'_>, threads: usize) -> (Fi
             });
         }
         drop(rx);
-        let mut batch = RecordBatch::default();
+        let mut batch = RecordBatch { seq: *seq, ..Default::default() };
         let mut sink = |record: Record<'_>| {
             batch.bytes.extend_from_slice(record.bytes);
             batch.records.push((batch.bytes.len(), record.index, record.byte_offset));
-            batch.shape = Some(record.shape);
             if batch.records.len() >= BATCH_RECORDS {
-                let full = std::mem::take(&mut batch);
+                *seq += 1;
+                let full = std::mem::replace(&mut batch, RecordBatch { seq: *seq, ..Default::default() });
                 if tx.send(full).is_err() {
                     return ControlFlow::Break(());
                 }
@@ -301,9 +362,9 @@ fn scan_batched(file: &InputFile, ctx: &MatchContext<'_>, threads: usize) -> (Fi
         } else {
             read_file(file, &mut sink)
         };
-        if !batch.records.is_empty() {
-            let _ = tx.send(batch);
-        }
+        // The last batch is always sent (perhaps empty) so the sequence has no gap.
+        let _ = tx.send(batch);
+        *seq += 1;
         drop(tx);
         report
     });
@@ -375,25 +436,23 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         pb.enable_steady_tick(Duration::from_millis(200));
         pb
     });
+    let table = TableOptions { color: args.listing.color(), max_rows_per_rule: args.max_rows };
+    let writer = FindingWriter::new(format, args.listing.open()?, table).context("writing findings")?;
     let scan_started = Instant::now();
-    let (findings, summary) =
-        scan_inputs(&args.inputs, &rules, threads, format.needs_raw_event(), args.min_level, progress.as_ref());
-    let scan_elapsed = scan_started.elapsed();
+    let (summary, writer) =
+        scan_inputs(&args.inputs, &rules, threads, format.needs_raw_event(), args.min_level, progress.as_ref(), writer);
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
-    let mut out = args.listing.open()?;
-    let table = TableOptions { color: args.listing.color(), max_rows_per_rule: args.max_rows };
-    write_findings(&findings, format, &mut out, &table).context("writing findings")?;
-    out.flush()?;
-    drop(out);
+    writer.and_then(|w| w.finish()).context("writing findings")?;
+    let scan_elapsed = scan_started.elapsed();
     if !args.quiet {
-        print_summary(&summary, &findings, scan_elapsed, started.elapsed());
+        print_summary(&summary, scan_elapsed, started.elapsed());
     }
     Ok(if summary.damaged_inputs > 0 || !summary.errors.is_empty() { 1 } else { 0 })
 }
 
-fn print_summary(summary: &ScanSummary, findings: &[Finding], scan: Duration, total: Duration) {
+fn print_summary(summary: &ScanSummary, scan: Duration, total: Duration) {
     let mut err = std::io::stderr().lock();
     const SHOWN: usize = 20;
     for e in summary.errors.iter().take(SHOWN) {
@@ -402,10 +461,7 @@ fn print_summary(summary: &ScanSummary, findings: &[Finding], scan: Duration, to
     if summary.errors.len() > SHOWN {
         let _ = writeln!(err, "firebreak: ... and {} more input errors", summary.errors.len() - SHOWN);
     }
-    let mut by_level = [0u64; 5];
-    for f in findings {
-        by_level[f.rule.level as usize] += 1;
-    }
+    let by_level = summary.findings_by_level;
     let secs = scan.as_secs_f64().max(1e-9);
     let _ = writeln!(
         err,

@@ -175,3 +175,52 @@ fn eradicate_user_then_rollback_says_what_cannot_be_undone() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout.contains("cannot be reversed") && stdout.contains("cannot be restored"), "{stdout}");
 }
+
+#[test]
+fn contain_instance_plan_shows_dry_runs_and_changes_nothing() {
+    let Some(moto) = Moto::shared() else { return };
+    let env = env(moto);
+    let session = env.session();
+    let ec2 = firebreak_aws::sdk::ec2::Client::new(session.sdk_config());
+    let id = session.block_on(async {
+        let out = ec2.run_instances().image_id("ami-03cf127a").min_count(1).max_count(1).send().await.unwrap();
+        out.instances()[0].instance_id().unwrap().to_string()
+    });
+    let out = env.firebreak(&["contain", "instance", &id, "--ticket", "IR-42", "--forensic-account", "111122223333"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for expected in ["CaptureInstanceMetadata", "ec2:ModifyInstanceAttribute", "ModifyNetworkInterfaceGroups", "SnapshotVolume", "ShareSnapshot", "dry run:    permitted", "Nothing was changed"] {
+        assert!(stdout.contains(expected), "missing {expected:?} in\n{stdout}");
+    }
+    let attr = session
+        .block_on(ec2.describe_instance_attribute().instance_id(&id).attribute(firebreak_aws::sdk::ec2::types::InstanceAttributeName::DisableApiTermination).send())
+        .unwrap();
+    assert_ne!(attr.disable_api_termination().and_then(|v| v.value()), Some(true));
+    let groups = session
+        .block_on(ec2.describe_security_groups().filters(firebreak_aws::sdk::ec2::types::Filter::builder().name("group-name").values("firebreak-quarantine").build()).send())
+        .unwrap();
+    assert!(groups.security_groups().is_empty(), "the plan created no quarantine group");
+
+    // Apply, then a second apply changes nothing.
+    let out = env.firebreak(&["contain", "instance", &id, "--ticket", "IR-42", "--apply", "--case", "ir-9"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let attr = session
+        .block_on(ec2.describe_instance_attribute().instance_id(&id).attribute(firebreak_aws::sdk::ec2::types::InstanceAttributeName::DisableApiTermination).send())
+        .unwrap();
+    assert_eq!(attr.disable_api_termination().and_then(|v| v.value()), Some(true));
+    let out = env.firebreak(&["contain", "instance", &id, "--ticket", "IR-42", "--apply", "--case", "ir-9"]);
+    assert!(text(&out).0.contains("Summary: 0 changed"), "{:?}", text(&out));
+}
+
+#[test]
+fn unknown_action_and_missing_case_are_clear_errors() {
+    let Some(moto) = Moto::shared() else { return };
+    let env = env(moto);
+    let out = env.firebreak(&["rollback", "42", "--case", "nope"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("nope"), "{stderr}");
+    let out = env.firebreak(&["actions"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("--case"));
+}

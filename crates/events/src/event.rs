@@ -11,8 +11,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::field::{parse_event_time_millis, EventFields, FieldValue};
-use crate::head::{self, HeadSpans, Presence, Span};
+use crate::head::{self, HeadSpans, KeyTable, Presence, Span};
 use crate::json::{self, ScanOptions};
+use crate::lookup;
 use crate::read::Record;
 
 /// Why a record could not be turned into a [`CloudTrailEvent`].
@@ -160,7 +161,12 @@ fn stop_to_error(stop: json::Stop) -> RecordError {
 /// ```
 pub struct CloudTrailEvent<'a> {
     raw: &'a str,
+    /// The record object itself (`raw` without leading whitespace); the key table's
+    /// positions are relative to its start.
+    object: &'a str,
     head: Head<'a>,
+    /// The record's top-level members, located during the head pass.
+    keys: KeyTable,
 }
 
 impl fmt::Debug for CloudTrailEvent<'_> {
@@ -220,8 +226,14 @@ impl<'a> CloudTrailEvent<'a> {
             });
         }
         // Spans are relative to the object's start.
-        let head = Head::from_spans(&raw[start..], &spans);
-        Ok(CloudTrailEvent { raw, head })
+        let object = &raw[start..];
+        let head = Head::from_spans(object, &spans);
+        Ok(CloudTrailEvent {
+            raw,
+            object,
+            head,
+            keys: spans.keys,
+        })
     }
 
     /// The event of a record delivered by the readers. The head was already located
@@ -235,7 +247,9 @@ impl<'a> CloudTrailEvent<'a> {
                 })?;
                 Ok(CloudTrailEvent {
                     raw,
+                    object: raw,
                     head: Head::from_spans(raw, &spans),
+                    keys: spans.keys,
                 })
             }
             None => CloudTrailEvent::parse(record.bytes),
@@ -414,17 +428,8 @@ fn emit_value(raw: &str, visit: &mut dyn FnMut(&FieldValue<'_>) -> bool) -> bool
             if visit(&FieldValue::Array(Cow::Borrowed(raw))) {
                 return true;
             }
-            for item in sonic_rs::to_array_iter(raw) {
-                match item {
-                    Ok(item) => {
-                        if emit_value(&item.as_raw_cow(), visit) {
-                            return true;
-                        }
-                    }
-                    Err(_) => return false,
-                }
-            }
-            false
+            lookup::elements(raw.as_bytes(), 0)
+                .any(|item| lookup::text(raw, item).is_some_and(|item| emit_value(item, visit)))
         }
         Some(b'n') => visit(&FieldValue::Null),
         Some(b't') => visit(&FieldValue::Bool(true)),
@@ -443,31 +448,43 @@ pub(crate) fn unescape_json_string(raw: &str) -> Option<Cow<'_, str>> {
     sonic_rs::from_str::<String>(raw).ok().map(Cow::Owned)
 }
 
-/// Walks `path` lazily through the raw JSON `raw`, fanning out through arrays.
+/// Walks `path` lazily through the JSON value `raw` (no surrounding whitespace),
+/// fanning out through arrays.
 fn walk(raw: &str, path: &[&str], visit: &mut dyn FnMut(&FieldValue<'_>) -> bool) -> bool {
     let Some((seg, rest)) = path.split_first() else {
         return emit_value(raw, visit);
     };
-    let first = raw.bytes().find(|b| !b.is_ascii_whitespace());
-    match first {
-        Some(b'{') => match sonic_rs::get_from_str(raw, [*seg]) {
-            Ok(child) => walk(&child.as_raw_cow(), rest, visit),
-            Err(_) => false,
+    let bytes = raw.as_bytes();
+    match bytes.first() {
+        Some(b'{') => match lookup::object_get(bytes, 0, seg).and_then(|span| lookup::text(raw, span)) {
+            Some(child) => walk(child, rest, visit),
+            None => false,
         },
-        Some(b'[') => {
-            for item in sonic_rs::to_array_iter(raw) {
-                match item {
-                    Ok(item) => {
-                        if walk(&item.as_raw_cow(), path, visit) {
-                            return true;
-                        }
-                    }
-                    Err(_) => return false,
-                }
-            }
-            false
-        }
+        Some(b'[') => lookup::elements(bytes, 0)
+            .any(|item| lookup::text(raw, item).is_some_and(|item| walk(item, path, visit))),
         _ => false,
+    }
+}
+
+impl CloudTrailEvent<'_> {
+    /// The value of top-level member `key` (the last one when repeated), from the
+    /// key table filled during the head pass.
+    fn top_level_value(&self, key: &str) -> Option<&str> {
+        let object = self.object.as_bytes();
+        let found = self.keys.entries().iter().rev().find(|entry| {
+            let start = entry.key_start as usize;
+            object
+                .get(start..start + usize::from(entry.key_len))
+                .is_some_and(|raw_key| lookup::key_is(raw_key, entry.key_escaped, key))
+        });
+        match found {
+            Some(entry) if self.keys.complete() => {
+                lookup::text(self.object, (entry.value_start as usize, entry.value_end as usize))
+            }
+            // Members beyond the table's capacity: scan the whole object.
+            _ if !self.keys.complete() => lookup::object_get(object, 0, key).and_then(|s| lookup::text(self.object, s)),
+            _ => None,
+        }
     }
 }
 
@@ -482,14 +499,12 @@ impl EventFields for CloudTrailEvent<'_> {
                 HeadValue::Other => {}
             }
         }
-        if path.is_empty() {
+        let Some((first, rest)) = path.split_first() else {
             return emit_value(self.raw, visit);
-        }
-        // Fast path: no array on the way, one lookup for the whole path.
-        match sonic_rs::get_from_str(self.raw, path.iter().copied()) {
-            Ok(found) => emit_value(&found.as_raw_cow(), visit),
-            Err(e) if e.is_not_found() => false,
-            Err(_) => walk(self.raw, path, visit),
+        };
+        match self.top_level_value(first) {
+            Some(value) => walk(value, rest, visit),
+            None => false,
         }
     }
 

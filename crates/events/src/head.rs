@@ -44,6 +44,7 @@ pub(crate) const TOP_KEYS: [&str; 12] = [
 ];
 
 /// `userIdentity` head keys, in [`HeadSpans::identity`] order.
+#[cfg(test)]
 pub(crate) const IDENTITY_KEYS: [&str; 6] = ["type", "principalId", "arn", "accountId", "accessKeyId", "userName"];
 
 /// Index in [`TOP_KEYS`] of a top-level key.
@@ -70,7 +71,15 @@ pub(crate) fn top_index(key: &[u8]) -> Option<usize> {
 /// Index in [`IDENTITY_KEYS`] of a `userIdentity` key.
 #[inline]
 pub(crate) fn identity_index(key: &[u8]) -> Option<usize> {
-    IDENTITY_KEYS.iter().position(|k| k.as_bytes() == key)
+    Some(match (key.len(), key) {
+        (4, b"type") => 0,
+        (11, b"principalId") => 1,
+        (3, b"arn") => 2,
+        (9, b"accountId") => 3,
+        (11, b"accessKeyId") => 4,
+        (8, b"userName") => 5,
+        _ => return None,
+    })
 }
 
 /// What `userIdentity` was.
@@ -87,6 +96,80 @@ pub(crate) enum Presence {
     Other,
 }
 
+/// How many top-level members a [`KeyTable`] holds; records with more keep a
+/// partial table and look the others up by scanning.
+pub(crate) const KEY_TABLE_CAPACITY: usize = 32;
+
+/// One top-level member of a record: where its key and its value are (positions
+/// relative to the record's start).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct KeyEntry {
+    /// First byte of the key, inside its quotes.
+    pub key_start: u32,
+    /// First byte of the value.
+    pub value_start: u32,
+    /// Just past the value's last byte.
+    pub value_end: u32,
+    /// Length of the key (still escaped when `key_escaped`), capped: longer keys
+    /// are not stored (see [`KeyTable::complete`]).
+    pub key_len: u16,
+    /// Whether the key holds escapes.
+    pub key_escaped: bool,
+}
+
+/// The top-level members of a record in order, filled during the head pass so that
+/// field lookups start from the right value instead of rescanning the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyTable {
+    entries: [KeyEntry; KEY_TABLE_CAPACITY],
+    len: u8,
+    /// Every member of the record is in `entries`.
+    complete: bool,
+}
+
+impl Default for KeyTable {
+    fn default() -> Self {
+        KeyTable {
+            entries: [KeyEntry::default(); KEY_TABLE_CAPACITY],
+            len: 0,
+            complete: true,
+        }
+    }
+}
+
+impl KeyTable {
+    /// Notes one member; spans are absolute in `buf`-space and made relative to `base`.
+    #[inline]
+    fn push(&mut self, base: usize, key: (usize, usize), key_escaped: bool, value: (usize, usize)) {
+        let len = usize::from(self.len);
+        let key_len = key.1 - key.0;
+        match (self.entries.get_mut(len), u16::try_from(key_len)) {
+            (Some(slot), Ok(key_len)) => {
+                *slot = KeyEntry {
+                    key_start: (key.0 - base) as u32,
+                    value_start: (value.0 - base) as u32,
+                    value_end: (value.1 - base) as u32,
+                    key_len,
+                    key_escaped,
+                };
+                self.len += 1;
+            }
+            _ => self.complete = false,
+        }
+    }
+
+    /// The members noted, in record order.
+    pub fn entries(&self) -> &[KeyEntry] {
+        &self.entries[..usize::from(self.len)]
+    }
+
+    /// Whether every member of the record is in [`KeyTable::entries`] (else a key
+    /// missing from the table may still be in the record).
+    pub fn complete(&self) -> bool {
+        self.complete
+    }
+}
+
 /// Where a record's head values are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct HeadSpans {
@@ -98,6 +181,8 @@ pub(crate) struct HeadSpans {
     pub issuer_user_name: Span,
     /// What `userIdentity` was.
     pub user_identity: Presence,
+    /// Every top-level member (up to [`KEY_TABLE_CAPACITY`]).
+    pub keys: KeyTable,
 }
 
 /// A member's key bytes, decoded when it holds escapes (rare).
@@ -118,17 +203,15 @@ pub(crate) fn key_bytes<'b>(buf: &'b [u8], member: &Member) -> std::borrow::Cow<
     }
 }
 
-/// The span of the value at `start..end` of `buf`, relative to `base`.
-fn span_of(buf: &[u8], start: usize, end: usize, base: usize) -> Span {
+/// The span of the value at `start..end` of `buf`, relative to `base`; `escaped`
+/// tells whether a string value holds escapes.
+fn span_of(buf: &[u8], start: usize, end: usize, base: usize, escaped: bool) -> Span {
     match buf[start] {
-        b'"' => {
-            let inner = &buf[start + 1..end - 1];
-            Span::Str {
-                start: (start + 1 - base) as u32,
-                end: (end - 1 - base) as u32,
-                escaped: memchr::memchr(b'\\', inner).is_some(),
-            }
-        }
+        b'"' => Span::Str {
+            start: (start + 1 - base) as u32,
+            end: (end - 1 - base) as u32,
+            escaped,
+        },
         b'n' => Span::Null,
         b't' => Span::True,
         b'f' => Span::False,
@@ -168,6 +251,9 @@ impl HeadCollector {
                     return match self.scan_identity(buf, member.value_start) {
                         Ok(end) => {
                             self.spans.user_identity = Presence::Object;
+                            self.spans
+                                .keys
+                                .push(self.base, member.key, member.key_escaped, (member.value_start, end));
                             MemberAction::SkipTo(end)
                         }
                         Err(e) => {
@@ -179,8 +265,9 @@ impl HeadCollector {
                 MemberAction::Skip
             }
             Some((start, end)) => {
+                self.spans.keys.push(self.base, member.key, member.key_escaped, (start, end));
                 if let Some(i) = top_index(key) {
-                    self.spans.top[i] = span_of(buf, start, end, self.base);
+                    self.spans.top[i] = span_of(buf, start, end, self.base, member.value_escaped);
                 } else if key == b"userIdentity" {
                     // Not an object (objects are handled before skipping).
                     self.spans.user_identity = if buf[start] == b'n' {
@@ -204,25 +291,23 @@ impl HeadCollector {
         let mut identity = [Span::Absent; 6];
         let mut issuer = Span::Absent;
         let mut nested = None;
-        let result = json::scan_object(buf, start, opts, |member, span| {
-            let key = key_bytes(buf, member);
-            match span {
-                None if &*key == b"sessionContext" && buf[member.value_start] == b'{' => {
-                    match scan_session_context(buf, member.value_start, base, opts, &mut issuer) {
-                        Ok(end) => MemberAction::SkipTo(end),
-                        Err(e) => {
-                            nested = Some(e);
-                            MemberAction::Stop
-                        }
+        let result = json::scan_object(buf, start, opts, |member, span| match span {
+            // Keys are decoded only for the values that may matter.
+            None if buf[member.value_start] == b'{' && &*key_bytes(buf, member) == b"sessionContext" => {
+                match scan_session_context(buf, member.value_start, base, opts, &mut issuer) {
+                    Ok(end) => MemberAction::SkipTo(end),
+                    Err(e) => {
+                        nested = Some(e);
+                        MemberAction::Stop
                     }
                 }
-                None => MemberAction::Skip,
-                Some((vs, ve)) => {
-                    if let Some(i) = identity_index(&key) {
-                        identity[i] = span_of(buf, vs, ve, base);
-                    }
-                    MemberAction::Skip
+            }
+            None => MemberAction::Skip,
+            Some((vs, ve)) => {
+                if let Some(i) = identity_index(&key_bytes(buf, member)) {
+                    identity[i] = span_of(buf, vs, ve, base, member.value_escaped);
                 }
+                MemberAction::Skip
             }
         });
         if let Some(e) = nested {
@@ -253,12 +338,12 @@ fn scan_session_context(
     let mut issuer = Span::Absent;
     let mut nested = None;
     let result = json::scan_object(buf, start, opts, |member, span| match span {
-        None if &*key_bytes(buf, member) == b"sessionIssuer" && buf[member.value_start] == b'{' => {
+        None if buf[member.value_start] == b'{' && &*key_bytes(buf, member) == b"sessionIssuer" => {
             let mut found = Span::Absent;
             let scanned = json::scan_object(buf, member.value_start, opts, |m, s| {
                 if let Some((vs, ve)) = s {
                     if &*key_bytes(buf, m) == b"userName" {
-                        found = span_of(buf, vs, ve, base);
+                        found = span_of(buf, vs, ve, base, m.value_escaped);
                     }
                 }
                 MemberAction::Skip
@@ -297,6 +382,10 @@ fn scan_session_context(
 pub(crate) fn scan_record(buf: &[u8], start: usize, opts: ScanOptions) -> Result<(HeadSpans, usize), Stop> {
     let mut collector = HeadCollector::new(start, opts);
     let result = json::scan_object(buf, start, opts, |member, span| {
+        // Before skipping, only an object value (`userIdentity`) matters.
+        if span.is_none() && buf[member.value_start] != b'{' {
+            return MemberAction::Skip;
+        }
         let key = key_bytes(buf, member);
         collector.on_member(buf, &key, member, span)
     });

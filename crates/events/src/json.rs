@@ -4,7 +4,8 @@
 //!
 //! It checks the grammar at the token level (objects, arrays, keys, commas, colons,
 //! literals, string escapes, control bytes in strings) without decoding anything.
-//! Strings, which are most of a CloudTrail record, are crossed eight bytes at a time.
+//! Strings, which are most of a CloudTrail record, are crossed eight bytes at a time
+//! in a register, and long ones with `memchr` (SIMD).
 //! Scanning stops with [`Stop::NeedMore`] when the slice ends inside a value, so a
 //! streaming caller can read more and scan again from the value's start.
 
@@ -63,6 +64,13 @@ pub(crate) fn describe_byte(b: u8) -> String {
 /// Skips whitespace from `i`; returns the position of the next byte.
 #[inline(always)]
 fn skip_ws(buf: &[u8], mut i: usize, opts: ScanOptions) -> Result<usize, Stop> {
+    // Compact JSON: the next byte is already a token (every JSON whitespace byte is
+    // at most b' ').
+    if let Some(&b) = buf.get(i) {
+        if b > b' ' {
+            return Ok(i);
+        }
+    }
     loop {
         match buf.get(i) {
             Some(b' ' | b'\t' | b'\r') => i += 1,
@@ -78,6 +86,74 @@ fn skip_ws(buf: &[u8], mut i: usize, opts: ScanOptions) -> Result<usize, Stop> {
     }
 }
 
+/// Position in `s` of its first byte below 0x20 (a control byte, not allowed raw
+/// inside a JSON string), eight bytes at a time.
+#[inline(always)]
+fn first_control_byte(s: &[u8]) -> Option<usize> {
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let found = has_byte_below_0x20(u64::from_le_bytes(word));
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks.remainder().iter().position(|&b| b < 0x20).map(|at| base + at)
+}
+
+/// The error for control byte `b` at `at` inside a string.
+#[cold]
+fn control_byte_error(at: usize, b: u8) -> Stop {
+    if b == b'\n' {
+        syntax(at, "line break inside a string")
+    } else {
+        syntax(at, format!("control byte 0x{b:02x} inside a string"))
+    }
+}
+
+/// Words of a string tested in a register before handing over to `memchr`.
+const SWAR_WORDS: usize = 4;
+
+/// Position of the first byte at or after `i` that ends a run of plain string
+/// bytes: a quote, a backslash or a control byte. `NeedMore` when the slice ends first.
+///
+/// The first 32 bytes (most keys and values are shorter) are tested eight at a
+/// time in a register; longer strings are crossed with [`memchr::memchr2`] (the next
+/// quote or backslash), and the bytes crossed are then checked for control bytes.
+#[inline(always)]
+fn string_run_end(buf: &[u8], mut i: usize) -> Result<usize, Stop> {
+    for _ in 0..SWAR_WORDS {
+        let Some(chunk) = buf.get(i..i + 8) else {
+            let tail = buf.get(i..).unwrap_or_default();
+            return match tail.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+                Some(at) => Ok(i + at),
+                None => Err(Stop::NeedMore),
+            };
+        };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        let special = has_zero_byte(v ^ (LO * u64::from(b'"')))
+            | has_zero_byte(v ^ (LO * u64::from(b'\\')))
+            | has_byte_below_0x20(v);
+        if special != 0 {
+            return Ok(i + (special.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = buf.get(i..).unwrap_or_default();
+    match memchr::memchr2(b'"', b'\\', rest) {
+        Some(run) => Ok(i + first_control_byte(&rest[..run]).unwrap_or(run)),
+        None => match first_control_byte(rest) {
+            Some(at) => Ok(i + at),
+            None => Err(Stop::NeedMore),
+        },
+    }
+}
+
 /// Skips a string whose opening quote is at `i`; returns the position after its
 /// closing quote. Also tells whether it held an escape.
 #[inline(always)]
@@ -85,46 +161,27 @@ pub(crate) fn skip_string(buf: &[u8], i: usize) -> Result<(usize, bool), Stop> {
     let mut i = i + 1;
     let mut escaped = false;
     loop {
-        // Eight bytes at a time while none is special.
-        while let Some(chunk) = buf.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let v = u64::from_le_bytes(word);
-            let special = has_zero_byte(v ^ (LO * u64::from(b'"')))
-                | has_zero_byte(v ^ (LO * u64::from(b'\\')))
-                | has_byte_below_0x20(v);
-            if special == 0 {
-                i += 8;
-            } else {
-                i += (special.trailing_zeros() / 8) as usize;
-                break;
-            }
-        }
-        let Some(&b) = buf.get(i) else {
-            return Err(Stop::NeedMore);
-        };
-        match b {
-            b'"' => return Ok((i + 1, escaped)),
+        let at = string_run_end(buf, i)?;
+        match buf[at] {
+            b'"' => return Ok((at + 1, escaped)),
             b'\\' => {
                 escaped = true;
-                match buf.get(i + 1) {
+                match buf.get(at + 1) {
                     None => return Err(Stop::NeedMore),
-                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i = at + 2,
                     Some(b'u') => {
-                        let Some(hex) = buf.get(i + 2..i + 6) else {
+                        let Some(hex) = buf.get(at + 2..at + 6) else {
                             return Err(Stop::NeedMore);
                         };
                         if !hex.iter().all(u8::is_ascii_hexdigit) {
-                            return Err(syntax(i, "invalid \\u escape in a string"));
+                            return Err(syntax(at, "invalid \\u escape in a string"));
                         }
-                        i += 6;
+                        i = at + 6;
                     }
-                    Some(_) => return Err(syntax(i, "invalid escape in a string")),
+                    Some(_) => return Err(syntax(at, "invalid escape in a string")),
                 }
             }
-            b'\n' => return Err(syntax(i, "line break inside a string")),
-            b if b < 0x20 => return Err(syntax(i, format!("control byte 0x{b:02x} inside a string"))),
-            _ => i += 1,
+            b => return Err(control_byte_error(at, b)),
         }
     }
 }
@@ -286,6 +343,9 @@ pub(crate) struct Member {
     pub key_escaped: bool,
     /// Position of the value's first byte.
     pub value_start: usize,
+    /// Whether the value is a string holding escapes (known once the value was
+    /// skipped: always `false` in the callback's first call).
+    pub value_escaped: bool,
 }
 
 /// What [`scan_object`]'s callback wants next.
@@ -323,10 +383,11 @@ where
     }
     loop {
         let (key, key_escaped, value_start) = key_colon(buf, i, opts)?;
-        let member = Member {
+        let mut member = Member {
             key,
             key_escaped,
             value_start,
+            value_escaped: false,
         };
         let value_end = match on_member(&member, None) {
             MemberAction::Stop => return Ok(ObjectScan::Stopped(value_start)),
@@ -334,7 +395,9 @@ where
             MemberAction::Skip => {
                 // Most values are strings: skip those without the general machinery.
                 let value_end = if buf[value_start] == b'"' {
-                    skip_string(buf, value_start)?.0
+                    let (end, escaped) = skip_string(buf, value_start)?;
+                    member.value_escaped = escaped;
+                    end
                 } else {
                     skip_value(buf, value_start, ScanOptions { at_eof: false, ..opts })?
                 };

@@ -20,6 +20,7 @@ pub mod event;
 pub mod field;
 mod head;
 mod json;
+mod lookup;
 pub mod read;
 pub mod sanitize;
 

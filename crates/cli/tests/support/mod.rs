@@ -14,7 +14,11 @@ pub fn firebreak() -> Command {
 
 /// Runs `firebreak ARGS`, returning its output (never panics on a non-zero exit).
 pub fn run(args: &[&str]) -> Output {
-    firebreak().args(args).stdin(Stdio::null()).output().expect("firebreak binary runs")
+    firebreak()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("firebreak binary runs")
 }
 
 /// Runs `firebreak ARGS` with `stdin` bytes.

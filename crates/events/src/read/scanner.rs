@@ -356,6 +356,11 @@ impl<R: Read> Scanner<R> {
                     }
                 };
             let scanned = json::scan_object(buf, pos, opts, |member, span| {
+                // Before skipping, only arrays (containers) and objects (`userIdentity`)
+                // matter: other keys are decoded once their value is skipped.
+                if span.is_none() && !matches!(buf[member.value_start], b'{' | b'[') {
+                    return MemberAction::Skip;
+                }
                 let key = head::key_bytes(buf, member);
                 match span {
                     None => {

@@ -78,35 +78,88 @@ pub fn write_findings<W: Write>(
     out: &mut W,
     table: &TableOptions,
 ) -> Result<(), OutputError> {
-    match format {
-        OutputFormat::Table => table::write_table(findings, out, table)?,
-        OutputFormat::Jsonl => {
-            for f in findings {
-                serde_json::to_writer(&mut *out, &finding_json(f))?;
-                out.write_all(b"\n")?;
-            }
-        }
-        OutputFormat::Csv => csv_out::write_csv(findings, out)?,
-        OutputFormat::Ocsf => {
-            for f in findings {
-                serde_json::to_writer(&mut *out, &ocsf_finding(f))?;
-                out.write_all(b"\n")?;
-            }
-        }
-        OutputFormat::Asff => {
-            for batch in findings.chunks(100) {
-                let items: Vec<_> = batch.iter().map(asff_finding).collect();
-                serde_json::to_writer(&mut *out, &serde_json::json!({ "Findings": items }))?;
-                out.write_all(b"\n")?;
-            }
-        }
-        OutputFormat::Timesketch => {
-            for f in findings {
-                serde_json::to_writer(&mut *out, &timesketch_line(f))?;
-                out.write_all(b"\n")?;
-            }
-        }
+    let mut writer = FindingWriter::new(format, out, table.clone())?;
+    for f in findings {
+        writer.write(f)?;
     }
-    out.flush()?;
+    writer.finish()?;
     Ok(())
+}
+
+/// Writes findings one at a time, in bounded memory: the line formats are written as
+/// they come, ASFF in batches of 100, and the table keeps per rule only its count and the
+/// rows it will show.
+pub struct FindingWriter<W: Write> {
+    format: OutputFormat,
+    out: W,
+    asff_batch: Vec<serde_json::Value>,
+    table: table::TableAccumulator,
+    written: u64,
+}
+
+impl<W: Write> FindingWriter<W> {
+    /// Starts writing `format` to `out` (CSV writes its header now).
+    pub fn new(format: OutputFormat, out: W, table: TableOptions) -> Result<Self, OutputError> {
+        let mut w = FindingWriter { format, out, asff_batch: Vec::new(), table: table::TableAccumulator::new(table), written: 0 };
+        if format == OutputFormat::Csv {
+            let header = csv_out::header()?;
+            w.out.write_all(&header)?;
+        }
+        Ok(w)
+    }
+
+    /// Writes (or, for the table, records) one finding.
+    pub fn write(&mut self, f: &Finding) -> Result<(), OutputError> {
+        self.written += 1;
+        match self.format {
+            OutputFormat::Table => self.table.push(f),
+            OutputFormat::Jsonl => {
+                serde_json::to_writer(&mut self.out, &finding_json(f))?;
+                self.out.write_all(b"\n")?;
+            }
+            OutputFormat::Csv => {
+                let row = csv_out::row(f)?;
+                self.out.write_all(&row)?;
+            }
+            OutputFormat::Ocsf => {
+                serde_json::to_writer(&mut self.out, &ocsf_finding(f))?;
+                self.out.write_all(b"\n")?;
+            }
+            OutputFormat::Asff => {
+                self.asff_batch.push(asff_finding(f));
+                if self.asff_batch.len() == 100 {
+                    self.write_asff_batch()?;
+                }
+            }
+            OutputFormat::Timesketch => {
+                serde_json::to_writer(&mut self.out, &timesketch_line(f))?;
+                self.out.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_asff_batch(&mut self) -> Result<(), OutputError> {
+        let items = std::mem::take(&mut self.asff_batch);
+        serde_json::to_writer(&mut self.out, &serde_json::json!({ "Findings": items }))?;
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// How many findings were written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Finishes the output (the table is written now) and flushes it.
+    pub fn finish(mut self) -> Result<W, OutputError> {
+        if !self.asff_batch.is_empty() {
+            self.write_asff_batch()?;
+        }
+        if self.format == OutputFormat::Table {
+            self.table.write(&mut self.out)?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
 }
