@@ -27,34 +27,37 @@ else
 fi
 
 CORPUS="$OUT/corpus-$EVENTS"
-if [ ! -f "$CORPUS/.done" ]; then
+if [ ! -f "$CORPUS.done" ]; then
     rm -rf "$CORPUS"
     echo "== simulate $EVENTS events"
     /usr/bin/time -f "simulate: %e s, peak RSS %M KB" "$FB" simulate --out "$CORPUS" --events "$EVENTS" --seed 7 --scenarios all --truth "$OUT/truth.jsonl"
-    touch "$CORPUS/.done"
+    touch "$CORPUS.done"
 fi
 FILES=$(find "$CORPUS" -name '*.json.gz' | wc -l)
 GZ_BYTES=$(find "$CORPUS" -name '*.json.gz' -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
 RAW_BYTES=$(find "$CORPUS" -name '*.json.gz' -print0 | xargs -0 cat | gzip -dc | wc -c)
 echo "corpus: $FILES files, $((GZ_BYTES / 1000000)) MB gzip, $((RAW_BYTES / 1000000)) MB JSON, $EVENTS events"
 
-rate() { # label seconds peak_kb
-    python3 - "$1" "$2" "$3" "$EVENTS" "$RAW_BYTES" <<'PY'
+rate() { # label wall_seconds peak_kb cpu_seconds
+    python3 - "$1" "$2" "$3" "$4" "$EVENTS" "$RAW_BYTES" <<'PY'
 import sys
-label, secs, kb, ev, raw = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-secs = max(secs, 1e-6)
-print(f"{label:<34} {secs:8.2f} s {ev/secs:12,.0f} events/s {raw/secs/1e6:9.0f} MB/s  peak RSS {kb/1024:7.1f} MB")
+label, secs, kb, cpu, ev, raw = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+secs, cpu = max(secs, 1e-6), max(cpu, 1e-6)
+print(f"{label:<34} {secs:7.2f} s wall {ev/secs:11,.0f} events/s {raw/secs/1e6:6.0f} MB/s | "
+      f"{cpu:7.2f} s CPU {ev/cpu:11,.0f} events/CPU-s {raw/cpu/1e6:6.0f} MB/CPU-s | peak RSS {kb/1024:6.1f} MB")
 PY
 }
 measure() { # label cmd...
     local label="$1"; shift
     local tf; tf=$(mktemp)
-    /usr/bin/time -f "%e %M" -o "$tf" "$@" >/dev/null 2>"$OUT/last.err" || { echo "$label failed:"; cat "$OUT/last.err"; }
-    read -r secs kb < "$tf"; rm -f "$tf"
-    echo "$secs $(rate "$label" "$secs" "$kb")"
+    # Exit status 1 (damaged input) still measures; the summary line says what was damaged.
+    /usr/bin/time -f "%e %M %U %S" -o "$tf" "$@" >/dev/null 2>"$OUT/last.err" || true
+    local secs kb user sys
+    read -r secs kb user sys < <(grep -E '^[0-9.]+ [0-9]+ [0-9.]+ [0-9.]+$' "$tf" | tail -1); rm -f "$tf"
+    echo "$secs $(rate "$label" "$secs" "$kb" "$(python3 -c "print($user + $sys)")")"
 }
 
-echo "== results (best of 3 for each)"
+echo "== results (best of 3 for each; load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
 best() { # label cmd... : runs 3 times, prints the fastest
     local label="$1"; shift
     local lines=()

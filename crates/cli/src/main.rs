@@ -1,6 +1,7 @@
 //! The `firebreak` command line: a thin layer over the library crates.
 
 mod output;
+mod playbook_cmd;
 #[cfg(feature = "aws")]
 mod respond;
 mod rules_cmd;
@@ -29,6 +30,9 @@ enum Command {
     Rules(rules_cmd::RulesCommand),
     /// Generate realistic CloudTrail with planted attack scenarios.
     Simulate(simulate_cmd::SimulateArgs),
+    /// List, show and check incident-response playbooks.
+    #[command(subcommand)]
+    Playbook(playbook_cmd::PlaybookCommand),
     #[cfg(feature = "aws")]
     #[command(flatten)]
     Respond(respond::RespondCommand),
@@ -40,6 +44,7 @@ fn main() {
         Command::Scan(args) => scan::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Simulate(args) => simulate_cmd::run(args),
+        Command::Playbook(cmd) => playbook_cmd::run(cmd),
         #[cfg(feature = "aws")]
         Command::Respond(cmd) => respond::run(cmd, &cli.aws),
     };

@@ -16,16 +16,44 @@ pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The position just after the string whose opening quote is at `i`.
+/// The position of the first quote or backslash at or after `i`: the first 32 bytes
+/// (most keys and values are shorter) are tested eight at a time in a register,
+/// the rest with [`memchr::memchr2`].
+#[inline(always)]
+fn quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    for _ in 0..4 {
+        let Some(chunk) = b.get(i..i + 8) else {
+            let tail = b.get(i..)?;
+            return tail.iter().position(|&c| c == b'"' || c == b'\\').map(|at| i + at);
+        };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        let found = zero_byte(v ^ (LO * u64::from(b'"'))) | zero_byte(v ^ (LO * u64::from(b'\\')));
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr::memchr2(b'"', b'\\', b.get(i..)?).map(|at| i + at)
+}
+
+/// The position just after the string whose opening quote is at `i`, and whether
+/// the string holds escapes.
 #[inline]
-pub(crate) fn string_end(b: &[u8], i: usize) -> Option<usize> {
+pub(crate) fn string_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let mut i = i + 1;
+    let mut escaped = false;
     loop {
-        let at = i + memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        let at = quote_or_backslash(b, i)?;
         if b[at] == b'"' {
-            return Some(at + 1);
+            return Some((at + 1, escaped));
         }
         // A backslash: the escaped byte is never the closing quote.
+        escaped = true;
         i = at + 2;
     }
 }
@@ -34,13 +62,13 @@ pub(crate) fn string_end(b: &[u8], i: usize) -> Option<usize> {
 #[inline]
 pub(crate) fn value_end(b: &[u8], i: usize) -> Option<usize> {
     match *b.get(i)? {
-        b'"' => string_end(b, i),
+        b'"' => string_end(b, i).map(|(end, _)| end),
         b'{' | b'[' => {
             let mut depth = 0usize;
             let mut i = i;
             loop {
                 match *b.get(i)? {
-                    b'"' => i = string_end(b, i)?,
+                    b'"' => i = string_end(b, i)?.0,
                     b'{' | b'[' => {
                         depth += 1;
                         i += 1;
@@ -128,12 +156,11 @@ impl Iterator for Members<'_> {
             self.done = true;
             return None;
         }
-        let Some(key_end) = string_end(b, i) else {
+        let Some((key_end, escaped)) = string_end(b, i) else {
             self.done = true;
             return None;
         };
         let key = (i + 1, key_end - 1);
-        let escaped = b.get(key.0..key.1).is_some_and(|k| memchr::memchr(b'\\', k).is_some());
         let colon = skip_ws(b, key_end);
         if b.get(colon) != Some(&b':') {
             self.done = true;

@@ -411,7 +411,8 @@ mod tests {
 
     #[test]
     fn scalars_keep_their_written_form() {
-        let parsed: Vec<Text> = yaml_serde::from_str("[1.0, 1.10, true, 42, text, '007']").expect("parses");
+        let parsed: Vec<Text> =
+            yaml_serde::from_str("[1.0, 1.10, true, 42, text, '007']").expect("parses");
         let texts: Vec<&str> = parsed.iter().map(Text::as_str).collect();
         assert_eq!(texts, ["1.0", "1.10", "true", "42", "text", "007"]);
         assert!(yaml_serde::from_str::<Text>("[a]").is_err());

@@ -117,9 +117,14 @@ fn truncated_or_damaged_playbooks_give_errors_never_panics() {
     let catalogue = Catalogue::builtin();
     let mut refused = 0usize;
     for (name, text) in builtin_playbook_files() {
-        let cuts = (1..text.len()).step_by(61).filter(|i| text.is_char_boundary(*i));
+        let cuts = (1..text.len())
+            .step_by(61)
+            .filter(|i| text.is_char_boundary(*i));
         for cut in cuts {
-            for damaged in [text[..cut].to_string(), format!("{}\t{}", &text[..cut], &text[cut..])] {
+            for damaged in [
+                text[..cut].to_string(),
+                format!("{}\t{}", &text[..cut], &text[cut..]),
+            ] {
                 match parse_playbook(name, &damaged, &Limits::default()) {
                     Ok(loaded) => {
                         // Whatever lint says, it must point inside the file.
