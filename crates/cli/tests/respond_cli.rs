@@ -1,7 +1,8 @@
 //! The `firebreak` binary end to end against moto: plan, apply, re-apply, actions,
 //! rollback and refusals; state checked through independent SDK reads.
 
-#[path = "support/moto.rs"]
+// The moto harness is shared with the firebreak-aws tests.
+#[path = "../../aws/tests/support/moto.rs"]
 mod moto;
 
 use std::path::Path;

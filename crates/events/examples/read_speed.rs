@@ -105,26 +105,29 @@ fn micro() {
         body.extend_from_slice(r.as_bytes());
     }
     body.extend_from_slice(b"]}");
-    for with_event in [false, true] {
-        let cpu = thread_cpu_seconds();
-        let mut got = 0u64;
-        let mut names = 0usize;
-        for _ in 0..rounds {
-            let report = firebreak_events::read_stream("mem", &body[..], &mut |r| {
-                if with_event {
-                    names += r.event().ok().and_then(|e| e.event_name().map(str::len)).unwrap_or(0);
-                }
-                ControlFlow::Continue(())
-            });
-            got += report.records;
+    let lines = records.join("\n").into_bytes();
+    for (shape, body) in [("Records", &body), ("JSON lines", &lines)] {
+        for with_event in [false, true] {
+            let cpu = thread_cpu_seconds();
+            let mut got = 0u64;
+            let mut names = 0usize;
+            for _ in 0..rounds {
+                let report = firebreak_events::read_stream("mem", &body[..], &mut |r| {
+                    if with_event {
+                        names += r.event().ok().and_then(|e| e.event_name().map(str::len)).unwrap_or(0);
+                    }
+                    ControlFlow::Continue(())
+                });
+                got += report.records;
+            }
+            let secs = thread_cpu_seconds() - cpu;
+            println!(
+                "split {shape}{} (in memory): {:.0} ns/record, {:.0} MB/s ({names})",
+                if with_event { " + Record::event" } else { "" },
+                secs * 1e9 / got as f64,
+                (body.len() * rounds) as f64 / secs / 1e6
+            );
         }
-        let secs = thread_cpu_seconds() - cpu;
-        println!(
-            "split Records{} (in memory): {:.0} ns/record, {:.0} MB/s ({names})",
-            if with_event { " + Record::event" } else { "" },
-            secs * 1e9 / got as f64,
-            (body.len() * rounds) as f64 / secs / 1e6
-        );
     }
 }
 

@@ -94,7 +94,7 @@ struct Head<'a> {
     /// In [`head::TOP_KEYS`] order.
     top: [HeadValue<'a>; 12],
     /// In [`head::IDENTITY_KEYS`] order.
-    identity: [HeadValue<'a>; 6],
+    identity: [HeadValue<'a>; head::IDENTITY_KEY_COUNT],
     issuer_user_name: HeadValue<'a>,
     user_identity: Presence,
 }

@@ -45,7 +45,20 @@ pub(crate) const TOP_KEYS: [&str; 12] = [
 
 /// `userIdentity` head keys, in [`HeadSpans::identity`] order.
 #[cfg(test)]
-pub(crate) const IDENTITY_KEYS: [&str; 6] = ["type", "principalId", "arn", "accountId", "accessKeyId", "userName"];
+pub(crate) const IDENTITY_KEYS: [&str; IDENTITY_KEY_COUNT] = [
+    "type",
+    "principalId",
+    "arn",
+    "accountId",
+    "accessKeyId",
+    "userName",
+    "invokedBy",
+];
+
+/// How many `userIdentity` keys the head locates. `invokedBy` has no accessor but
+/// is the `userIdentity` field rules test most: locating it here answers it (mostly
+/// "absent") without scanning `userIdentity` again.
+pub(crate) const IDENTITY_KEY_COUNT: usize = 7;
 
 /// Index in [`TOP_KEYS`] of a top-level key.
 #[inline]
@@ -78,6 +91,7 @@ pub(crate) fn identity_index(key: &[u8]) -> Option<usize> {
         (9, b"accountId") => 3,
         (11, b"accessKeyId") => 4,
         (8, b"userName") => 5,
+        (9, b"invokedBy") => 6,
         _ => return None,
     })
 }
@@ -176,7 +190,7 @@ pub(crate) struct HeadSpans {
     /// The top-level head values, in `TOP_KEYS` order.
     pub top: [Span; 12],
     /// The `userIdentity` head values, in [`IDENTITY_KEYS`] order.
-    pub identity: [Span; 6],
+    pub identity: [Span; IDENTITY_KEY_COUNT],
     /// `userIdentity.sessionContext.sessionIssuer.userName`.
     pub issuer_user_name: Span,
     /// What `userIdentity` was.
@@ -275,7 +289,7 @@ impl HeadCollector {
                     } else {
                         Presence::Other
                     };
-                    self.spans.identity = [Span::Absent; 6];
+                    self.spans.identity = [Span::Absent; IDENTITY_KEY_COUNT];
                     self.spans.issuer_user_name = Span::Absent;
                 }
                 MemberAction::Skip
@@ -288,7 +302,7 @@ impl HeadCollector {
     fn scan_identity(&mut self, buf: &[u8], start: usize) -> Result<usize, Stop> {
         let base = self.base;
         let opts = self.opts;
-        let mut identity = [Span::Absent; 6];
+        let mut identity = [Span::Absent; IDENTITY_KEY_COUNT];
         let mut issuer = Span::Absent;
         let mut nested = None;
         let result = json::scan_object(buf, start, opts, |member, span| match span {

@@ -530,6 +530,36 @@ mod tests {
     }
 
     #[test]
+    fn long_strings_cross_the_memchr_path() {
+        // Past the first 32 bytes, strings are crossed with memchr: quotes, escapes,
+        // control bytes and the slice's end must be found at every offset there too.
+        for pad in 0..100 {
+            let s = format!("\"{}\\\"{}\\u00e9{}\"", "x".repeat(pad), "y".repeat(pad), "z".repeat(pad));
+            assert_eq!(skip(&s), Ok(s.len()), "{pad}");
+            assert_eq!(skip_string(s.as_bytes(), 0), Ok((s.len(), true)), "{pad}");
+            let plain = format!("\"{}\"", "p".repeat(pad));
+            assert_eq!(skip_string(plain.as_bytes(), 0), Ok((plain.len(), false)), "{pad}");
+            let control = format!("\"{}\u{1}{}\"", "x".repeat(pad), "y".repeat(40));
+            assert_eq!(
+                skip(&control),
+                Err(Stop::Syntax {
+                    at: pad + 1,
+                    message: "control byte 0x01 inside a string".into()
+                }),
+                "{pad}"
+            );
+            let newline = format!("\"{}\n", "x".repeat(pad));
+            assert!(matches!(skip(&newline), Err(Stop::Syntax { at, .. }) if at == pad + 1), "{pad}");
+            let open = format!("\"{}", "x".repeat(pad));
+            assert_eq!(skip(&open), Err(Stop::NeedMore), "{pad}");
+            let open_escape = format!("\"{}\\", "x".repeat(pad));
+            assert_eq!(skip(&open_escape), Err(Stop::NeedMore), "{pad}");
+            let bad_escape = format!("\"{}\\q\"", "x".repeat(pad));
+            assert!(matches!(skip(&bad_escape), Err(Stop::Syntax { at, .. }) if at == pad + 1), "{pad}");
+        }
+    }
+
+    #[test]
     fn object_members() {
         let s = br#"{"a":1, "b\"":{"x":[1]}, "c":"d"}"#;
         let mut seen = Vec::new();

@@ -245,7 +245,7 @@ pub(crate) fn key_text(raw: &str, (start, end): (usize, usize), escaped: bool) -
 mod tests {
     use super::*;
 
-    fn spans_text<'a>(raw: &'a str, spans: impl Iterator<Item = (usize, usize)>) -> Vec<&'a str> {
+    fn spans_text(raw: &str, spans: impl Iterator<Item = (usize, usize)>) -> Vec<&str> {
         spans.map(|s| text(raw, s).unwrap()).collect()
     }
 
@@ -290,6 +290,23 @@ mod tests {
             let _ = object_get(b, 0, "a");
             let _ = value_end(b, 0);
             let _ = string_end(b, 0);
+        }
+        // Every prefix and every one-byte deletion of a nested record.
+        let sample = br#"{"a":[1,{"b":"x\"y"},[true,null]],"c":{"d":{}},"e":"\u0041"}"#;
+        for cut in 0..=sample.len() {
+            let mut deleted = sample.to_vec();
+            if cut < sample.len() {
+                deleted.remove(cut);
+            }
+            for b in [&sample[..cut], &deleted[..]] {
+                for (_, _, (vs, _)) in members(b, 0) {
+                    let _ = elements(b, vs).count();
+                    let _ = members(b, vs).count();
+                }
+                let _ = object_get(b, 0, "a");
+                let _ = object_get(b, 0, "e");
+                let _ = value_end(b, 0);
+            }
         }
     }
 }

@@ -146,6 +146,22 @@ fn every_corpus_record_agrees_with_serde_json() {
 }
 
 #[test]
+fn every_delivery_shape_agrees_with_serde_json() {
+    // Our fixtures cover EventBridge, lookup-events, CloudTrail Lake, JSON lines...:
+    // records cut out of an envelope keep head spans relative to their own bytes.
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"));
+    let (files, errors) = firebreak_events::discover_inputs(&[dir]);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(files.len() >= 8, "{files:?}");
+    let mut records = 0;
+    for file in &files {
+        let bytes = std::fs::read(&file.path).expect("fixture");
+        records += check_input(&file.path.display().to_string(), &bytes).0;
+    }
+    assert!(records >= 20, "{records} records");
+}
+
+#[test]
 fn sample_records_agree_with_serde_json() {
     let body: Vec<String> = (0..20).map(sample_record).collect();
     let lines = body.join("\n");
@@ -173,6 +189,12 @@ fn odd_records_agree_with_serde_json() {
         // Escaped keys, at the top and inside.
         r#"{"re\u0071uestParameters":{"b\"k":"v","plain":"\u00e9t\u00e9"},"x\\y":1}"#,
         r#"{"\u0065ventName":"Escaped","userIdentity":{"\u0074ype":"IAMUser","arn":"a"}}"#,
+        // `userIdentity.invokedBy` is located by the head pass: repeated, escaped,
+        // of another type, absent.
+        r#"{"userIdentity":{"type":"AWSService","invokedBy":"ec2.amazonaws.com","invokedBy":"second"}}"#,
+        r#"{"userIdentity":{"invoked\u0042y":"escaped.amazonaws.com","sessionContext":{"x":1}}}"#,
+        r#"{"userIdentity":{"invokedBy":{"service":"s3"},"arn":null}}"#,
+        r#"{"userIdentity":{"type":"Root"},"invokedBy":"top-level only"}"#,
         // Nested arrays, fanned out along the path.
         r#"{"resources":[[{"ARN":"x"}],{"ARN":["y","z",["w"]]},[],{}],"list":[[1,2],[true,null]]}"#,
         r#"{"requestParameters":{"items":[{"k":{"v":"1"}},{"k":[{"v":"2"},{"v":{"deep":"3"}}]}]}}"#,
@@ -232,4 +254,15 @@ fn lookups_answer_exact_values() {
     assert_eq!(visit_all(&e, &["responseElements", "x"]), (false, vec![]));
     assert_eq!(visit_all(&e, &["requestParameters", "bucketName", "x"]), (false, vec![]));
     assert_eq!(visit_all(&e, &["nope"]), (false, vec![]));
+
+    let service = CloudTrailEvent::parse(
+        br#"{"userIdentity":{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"},"eventName":"X"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        visit_all(&service, &["userIdentity", "invokedBy"]),
+        (false, vec![Seen::Str("cloudtrail.amazonaws.com".into())])
+    );
+    let user = CloudTrailEvent::parse(br#"{"userIdentity":{"type":"IAMUser"},"invokedBy":"x"}"#).unwrap();
+    assert_eq!(visit_all(&user, &["userIdentity", "invokedBy"]), (false, vec![]));
 }
