@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -14,7 +14,8 @@ use clap::Args;
 use firebreak_detect::{CorrelationHit, Level, RuleIdx, RuleSet};
 use firebreak_events::{read_file, read_stream, CloudTrailEvent, FileReport, InputFile, ReadError, Record};
 use firebreak_findings::{
-    CorrelationWindow, EventSummary, Finding, FindingKind, FindingWriter, OutputFormat, RuleInfo, TableOptions,
+    encode_line, is_line_format, CorrelationWindow, EventSummary, Finding, FindingKind, FindingWriter, OutputFormat,
+    RuleInfo, TableOptions,
 };
 
 use crate::output::ListingArgs;
@@ -75,14 +76,23 @@ struct WorkerOutput {
 }
 
 /// Findings of one unit of work (an input, or a batch of a large input), tagged with the
-/// unit's sequence number so the writer can put them back in input order.
-type FindingBatch = (u64, Vec<Finding>);
+/// unit's sequence number so the writer can put them back in input order. Line formats
+/// arrive already encoded (encoding runs on the worker threads).
+#[derive(Default)]
+struct UnitFindings {
+    findings: Vec<Finding>,
+    encoded: Vec<u8>,
+    encoded_count: u64,
+    by_level: [u64; 5],
+}
 
-fn rule_infos(rules: &RuleSet) -> Vec<RuleInfo> {
+type FindingBatch = (u64, UnitFindings);
+
+fn rule_infos(rules: &RuleSet) -> Vec<Arc<RuleInfo>> {
     rules
         .rules()
         .iter()
-        .map(|m| RuleInfo {
+        .map(|m| Arc::new(RuleInfo {
             id: m.id.clone(),
             title: m.title.clone(),
             author: m.author.clone().unwrap_or_else(|| "unknown".into()),
@@ -90,7 +100,7 @@ fn rule_infos(rules: &RuleSet) -> Vec<RuleInfo> {
             description: m.description.clone().unwrap_or_default(),
             tags: m.tags.clone(),
             origin: m.origin.clone(),
-        })
+        }))
         .collect()
 }
 
@@ -102,9 +112,10 @@ const BATCH_RECORDS: usize = 2048;
 /// What every worker needs to turn records into findings.
 struct MatchContext<'a> {
     rules: &'a RuleSet,
-    infos: &'a [RuleInfo],
+    infos: &'a [Arc<RuleInfo>],
     keep_raw: bool,
     min_level: Level,
+    format: OutputFormat,
 }
 
 /// One worker's matching state.
@@ -112,13 +123,13 @@ struct Matcher<'a> {
     ctx: &'a MatchContext<'a>,
     hits: Vec<RuleIdx>,
     chits: Vec<CorrelationHit>,
-    findings: Vec<Finding>,
+    findings: UnitFindings,
     out: WorkerOutput,
 }
 
 impl<'a> Matcher<'a> {
     fn new(ctx: &'a MatchContext<'a>) -> Self {
-        Matcher { ctx, hits: Vec::new(), chits: Vec::new(), findings: Vec::new(), out: WorkerOutput::default() }
+        Matcher { ctx, hits: Vec::new(), chits: Vec::new(), findings: UnitFindings::default(), out: WorkerOutput::default() }
     }
 
     /// Matches one parsed event.
@@ -131,15 +142,22 @@ impl<'a> Matcher<'a> {
             if info.level < ctx.min_level {
                 continue;
             }
-            self.findings.push(Finding {
+            let finding = Finding {
                 kind: FindingKind::Event,
-                rule: info.clone(),
-                event: EventSummary::from_event(event),
+                rule: Arc::clone(info),
+                event: EventSummary::from_cloudtrail(event),
                 correlation: None,
                 input: Some(name.to_string()),
                 record_index: Some(index),
                 raw_event: ctx.keep_raw.then(|| String::from_utf8_lossy(raw).into_owned()),
-            });
+            };
+            let unit = &mut self.findings;
+            unit.by_level[info.level as usize] += 1;
+            if is_line_format(ctx.format) && encode_line(ctx.format, &finding, &mut unit.encoded).is_ok() {
+                unit.encoded_count += 1;
+            } else {
+                unit.findings.push(finding);
+            }
         }
         self.chits.clear();
         ctx.rules.correlation_hits(event, &mut self.chits);
@@ -170,7 +188,7 @@ pub fn scan_inputs<W: Write + Send>(
     // the other files are shared out whole, one per thread at a time.
     let (big, small): (Vec<&InputFile>, Vec<&InputFile>) =
         files.iter().partition(|f| threads > 1 && (f.is_stdin() || f.len >= BIG_INPUT_BYTES));
-    let ctx = MatchContext { rules, infos: &infos, keep_raw, min_level };
+    let ctx = MatchContext { rules, infos: &infos, keep_raw, min_level, format: writer.format() };
     let (tx, rx) = crossbeam_channel::bounded::<FindingBatch>(threads * 4);
     let mut outputs: Vec<WorkerOutput> = Vec::new();
     let mut by_level = [0u64; 5];
@@ -181,16 +199,20 @@ pub fn scan_inputs<W: Write + Send>(
         let writer_thread = scope.spawn(move || {
             let mut writer = writer;
             let mut failed: Option<firebreak_findings::OutputError> = None;
-            let mut pending: BTreeMap<u64, Vec<Finding>> = BTreeMap::new();
+            let mut pending: BTreeMap<u64, UnitFindings> = BTreeMap::new();
             let mut next = 0u64;
-            let mut emit = |batch: Vec<Finding>, writer: &mut FindingWriter<W>, failed: &mut Option<_>| {
-                for f in batch {
-                    by_level[f.rule.level as usize] += 1;
-                    if failed.is_none() {
-                        if let Err(e) = writer.write(&f) {
-                            *failed = Some(e);
-                        }
-                    }
+            let mut emit = |unit: UnitFindings, writer: &mut FindingWriter<W>, failed: &mut Option<_>| {
+                for (total, n) in by_level.iter_mut().zip(unit.by_level) {
+                    *total += n;
+                }
+                if failed.is_some() {
+                    return;
+                }
+                let result = writer
+                    .write_encoded(&unit.encoded, unit.encoded_count)
+                    .and_then(|()| unit.findings.iter().try_for_each(|f| writer.write(f)));
+                if let Err(e) = result {
+                    *failed = Some(e);
                 }
             };
             for (seq, batch) in rx.iter() {
@@ -373,7 +395,7 @@ fn scan_batched(
 
 fn correlation_findings(
     rules: &RuleSet,
-    infos: &[RuleInfo],
+    infos: &[Arc<RuleInfo>],
     hits: Vec<CorrelationHit>,
     min_level: Level,
 ) -> Vec<Finding> {
@@ -402,7 +424,7 @@ fn correlation_findings(
             }
             Some(Finding {
                 kind: FindingKind::Correlation,
-                rule: info.clone(),
+                rule: Arc::clone(info),
                 event,
                 correlation: Some(CorrelationWindow {
                     group: m.group,

@@ -1,8 +1,10 @@
 //! The [`Finding`] record.
 
+use std::sync::Arc;
+
 use firebreak_detect::Level;
 use firebreak_events::field::first_string;
-use firebreak_events::EventFields;
+use firebreak_events::{CloudTrailEvent, EventFields};
 use serde::{Deserialize, Serialize};
 
 /// What a finding says about the rule that raised it.
@@ -79,6 +81,28 @@ impl EventSummary {
     }
 }
 
+impl EventSummary {
+    /// Reads the summary from a [`CloudTrailEvent`]'s head fields, without rescanning it.
+    pub fn from_cloudtrail(event: &CloudTrailEvent<'_>) -> Self {
+        let o = |v: Option<&str>| v.map(str::to_owned);
+        EventSummary {
+            event_id: o(event.event_id()),
+            event_time: o(event.event_time()),
+            event_time_ms: event.event_time_millis(),
+            event_source: o(event.event_source()),
+            event_name: o(event.event_name()),
+            principal_arn: o(event.principal_arn()),
+            principal_type: o(event.user_identity_type()),
+            access_key_id: o(event.access_key_id()),
+            source_ip: o(event.source_ip()),
+            user_agent: o(event.user_agent()),
+            account_id: o(event.recipient_account_id().or_else(|| event.account_id())),
+            region: o(event.aws_region()),
+            error_code: o(event.error_code()),
+        }
+    }
+}
+
 /// The window of a correlation finding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrelationWindow {
@@ -109,8 +133,8 @@ pub enum FindingKind {
 pub struct Finding {
     /// Event or correlation.
     pub kind: FindingKind,
-    /// The rule.
-    pub rule: RuleInfo,
+    /// The rule (shared by all its findings).
+    pub rule: Arc<RuleInfo>,
     /// The matched event (for a correlation, the window's first event where known).
     pub event: EventSummary,
     /// For correlations, the window.

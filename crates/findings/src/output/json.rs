@@ -4,59 +4,94 @@ use serde_json::{json, Map, Value};
 
 use crate::{Finding, FindingKind, Level};
 
-fn opt(v: &Option<String>) -> Value {
-    v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
-}
-
 fn iso_time(ms: Option<i64>) -> Option<String> {
     let ms = ms?;
     jiff::Timestamp::from_millisecond(ms).ok().map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
-/// Our own JSON finding: flat, with every field a responder filters on.
-pub fn finding_json(f: &Finding) -> Value {
-    let e = &f.event;
-    let mut m = Map::new();
-    m.insert("finding_id".into(), json!(f.stable_id()));
-    m.insert("kind".into(), json!(f.kind));
-    m.insert("rule_id".into(), json!(f.rule.id));
-    m.insert("rule_title".into(), json!(f.rule.title));
-    m.insert("rule_author".into(), json!(f.rule.author));
-    m.insert("level".into(), json!(f.rule.level.to_string()));
-    m.insert("rule_origin".into(), json!(f.rule.origin));
-    m.insert("event_id".into(), opt(&e.event_id));
-    m.insert("event_time".into(), opt(&e.event_time));
-    m.insert("event_source".into(), opt(&e.event_source));
-    m.insert("event_name".into(), opt(&e.event_name));
-    m.insert("principal_arn".into(), opt(&e.principal_arn));
-    m.insert("principal_type".into(), opt(&e.principal_type));
-    m.insert("access_key_id".into(), opt(&e.access_key_id));
-    m.insert("source_ip".into(), opt(&e.source_ip));
-    m.insert("user_agent".into(), opt(&e.user_agent));
-    m.insert("account_id".into(), opt(&e.account_id));
-    m.insert("region".into(), opt(&e.region));
-    m.insert("error_code".into(), opt(&e.error_code));
-    m.insert("tags".into(), json!(f.rule.tags));
-    if let Some(c) = &f.correlation {
-        let group: Map<String, Value> = c.group.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-        m.insert(
-            "correlation".into(),
-            json!({
-                "group": group,
-                "count": c.count,
-                "first": iso_time(Some(c.first_ms)),
-                "last": iso_time(Some(c.last_ms)),
-                "event_ids": c.event_ids,
+/// Our own JSON finding, borrowed from a [`Finding`]: flat, with every field a responder
+/// filters on.
+#[derive(serde::Serialize)]
+pub struct FindingRecord<'a> {
+    finding_id: String,
+    kind: FindingKind,
+    rule_id: &'a str,
+    rule_title: &'a str,
+    rule_author: &'a str,
+    level: &'static str,
+    rule_origin: &'a str,
+    event_id: Option<&'a str>,
+    event_time: Option<&'a str>,
+    event_source: Option<&'a str>,
+    event_name: Option<&'a str>,
+    principal_arn: Option<&'a str>,
+    principal_type: Option<&'a str>,
+    access_key_id: Option<&'a str>,
+    source_ip: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    account_id: Option<&'a str>,
+    region: Option<&'a str>,
+    error_code: Option<&'a str>,
+    tags: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation: Option<CorrelationRecord<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record_index: Option<u64>,
+}
+
+/// The correlation part of a [`FindingRecord`].
+#[derive(serde::Serialize)]
+struct CorrelationRecord<'a> {
+    group: Map<String, Value>,
+    count: u64,
+    first: Option<String>,
+    last: Option<String>,
+    event_ids: &'a [String],
+}
+
+impl<'a> FindingRecord<'a> {
+    /// Borrows the fields of `f`.
+    pub fn new(f: &'a Finding) -> Self {
+        let e = &f.event;
+        FindingRecord {
+            finding_id: f.stable_id(),
+            kind: f.kind,
+            rule_id: &f.rule.id,
+            rule_title: &f.rule.title,
+            rule_author: &f.rule.author,
+            level: f.rule.level.as_str(),
+            rule_origin: &f.rule.origin,
+            event_id: e.event_id.as_deref(),
+            event_time: e.event_time.as_deref(),
+            event_source: e.event_source.as_deref(),
+            event_name: e.event_name.as_deref(),
+            principal_arn: e.principal_arn.as_deref(),
+            principal_type: e.principal_type.as_deref(),
+            access_key_id: e.access_key_id.as_deref(),
+            source_ip: e.source_ip.as_deref(),
+            user_agent: e.user_agent.as_deref(),
+            account_id: e.account_id.as_deref(),
+            region: e.region.as_deref(),
+            error_code: e.error_code.as_deref(),
+            tags: &f.rule.tags,
+            correlation: f.correlation.as_ref().map(|c| CorrelationRecord {
+                group: c.group.iter().map(|(k, v)| (k.clone(), json!(v))).collect(),
+                count: c.count,
+                first: iso_time(Some(c.first_ms)),
+                last: iso_time(Some(c.last_ms)),
+                event_ids: &c.event_ids,
             }),
-        );
+            input: f.input.as_deref(),
+            record_index: f.record_index,
+        }
     }
-    if let Some(input) = &f.input {
-        m.insert("input".into(), json!(input));
-    }
-    if let Some(i) = f.record_index {
-        m.insert("record_index".into(), json!(i));
-    }
-    Value::Object(m)
+}
+
+/// Our own JSON finding as a JSON value (see [`FindingRecord`] for the cheap borrowed form).
+pub fn finding_json(f: &Finding) -> Value {
+    serde_json::to_value(FindingRecord::new(f)).unwrap_or(Value::Null)
 }
 
 fn ocsf_severity(level: Level) -> (u8, &'static str) {

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use crate::Finding;
 
-pub use json::{asff_finding, finding_json, ocsf_finding, timesketch_line};
+pub use json::{asff_finding, finding_json, ocsf_finding, timesketch_line, FindingRecord};
 pub use table::TableOptions;
 
 /// The output formats of finding-listing commands.
@@ -86,6 +86,34 @@ pub fn write_findings<W: Write>(
     Ok(())
 }
 
+/// Whether `format` writes one self-contained line (or CSV row) per finding, which
+/// [`encode_line`] can produce on any thread.
+pub fn is_line_format(format: OutputFormat) -> bool {
+    matches!(format, OutputFormat::Jsonl | OutputFormat::Csv | OutputFormat::Ocsf | OutputFormat::Timesketch)
+}
+
+/// Appends one finding's line (JSON lines formats) or row (CSV) to `buf`. Does nothing
+/// for the table and ASFF, which the [`FindingWriter`] assembles itself.
+pub fn encode_line(format: OutputFormat, f: &Finding, buf: &mut Vec<u8>) -> Result<(), OutputError> {
+    match format {
+        OutputFormat::Jsonl => {
+            serde_json::to_writer(&mut *buf, &FindingRecord::new(f))?;
+            buf.push(b'\n');
+        }
+        OutputFormat::Csv => buf.extend_from_slice(&csv_out::row(f)?),
+        OutputFormat::Ocsf => {
+            serde_json::to_writer(&mut *buf, &ocsf_finding(f))?;
+            buf.push(b'\n');
+        }
+        OutputFormat::Timesketch => {
+            serde_json::to_writer(&mut *buf, &timesketch_line(f))?;
+            buf.push(b'\n');
+        }
+        OutputFormat::Table | OutputFormat::Asff => {}
+    }
+    Ok(())
+}
+
 /// Writes findings one at a time, in bounded memory: the line formats are written as
 /// they come, ASFF in batches of 100, and the table keeps per rule only its count and the
 /// rows it will show.
@@ -113,17 +141,10 @@ impl<W: Write> FindingWriter<W> {
         self.written += 1;
         match self.format {
             OutputFormat::Table => self.table.push(f),
-            OutputFormat::Jsonl => {
-                serde_json::to_writer(&mut self.out, &finding_json(f))?;
-                self.out.write_all(b"\n")?;
-            }
-            OutputFormat::Csv => {
-                let row = csv_out::row(f)?;
-                self.out.write_all(&row)?;
-            }
-            OutputFormat::Ocsf => {
-                serde_json::to_writer(&mut self.out, &ocsf_finding(f))?;
-                self.out.write_all(b"\n")?;
+            OutputFormat::Jsonl | OutputFormat::Csv | OutputFormat::Ocsf | OutputFormat::Timesketch => {
+                let mut buf = Vec::new();
+                encode_line(self.format, f, &mut buf)?;
+                self.out.write_all(&buf)?;
             }
             OutputFormat::Asff => {
                 self.asff_batch.push(asff_finding(f));
@@ -131,11 +152,15 @@ impl<W: Write> FindingWriter<W> {
                     self.write_asff_batch()?;
                 }
             }
-            OutputFormat::Timesketch => {
-                serde_json::to_writer(&mut self.out, &timesketch_line(f))?;
-                self.out.write_all(b"\n")?;
-            }
         }
+        Ok(())
+    }
+
+    /// Writes findings already encoded by [`encode_line`] (`count` of them), so that
+    /// encoding can happen on the threads that found them.
+    pub fn write_encoded(&mut self, bytes: &[u8], count: u64) -> Result<(), OutputError> {
+        self.written += count;
+        self.out.write_all(bytes)?;
         Ok(())
     }
 
@@ -144,6 +169,11 @@ impl<W: Write> FindingWriter<W> {
         serde_json::to_writer(&mut self.out, &serde_json::json!({ "Findings": items }))?;
         self.out.write_all(b"\n")?;
         Ok(())
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> OutputFormat {
+        self.format
     }
 
     /// How many findings were written so far.
