@@ -14,7 +14,7 @@ use clap::Args;
 use firebreak_detect::{CorrelationHit, Level, RuleIdx, RuleSet};
 use firebreak_events::{read_file, read_stream, CloudTrailEvent, FileReport, InputFile, ReadError, Record};
 use firebreak_findings::{
-    encode_line, is_line_format, CorrelationWindow, EventSummary, Finding, FindingKind, FindingWriter, OutputFormat,
+    encode_event_jsonl, encode_line, is_line_format, CorrelationWindow, EventSummary, Finding, FindingKind, FindingWriter, OutputFormat,
     RuleInfo, TableOptions,
 };
 
@@ -142,6 +142,17 @@ impl<'a> Matcher<'a> {
             if info.level < ctx.min_level {
                 continue;
             }
+            if ctx.format == OutputFormat::Jsonl {
+                // The line straight from the event: no owned copy of its fields.
+                let unit = &mut self.findings;
+                let mark = unit.encoded.len();
+                if encode_event_jsonl(info, event, name, index, &mut unit.encoded).is_ok() {
+                    unit.by_level[info.level as usize] += 1;
+                    unit.encoded_count += 1;
+                    continue;
+                }
+                unit.encoded.truncate(mark);
+            }
             let finding = Finding {
                 kind: FindingKind::Event,
                 rule: Arc::clone(info),
@@ -178,6 +189,16 @@ pub fn scan_inputs<W: Write + Send>(
     writer: FindingWriter<W>,
 ) -> (ScanSummary, Result<FindingWriter<W>, firebreak_findings::OutputError>) {
     let infos = rule_infos(rules);
+    // Rules whose findings would be dropped are not tested at all.
+    let filtered;
+    let rules = if min_level > Level::Informational {
+        let mut kept = rules.clone();
+        kept.drop_findings_below(min_level);
+        filtered = kept;
+        &filtered
+    } else {
+        rules
+    };
     let (files, discover_errors) = firebreak_events::discover_inputs(inputs);
     let mut summary = ScanSummary { damaged_inputs: discover_errors.len() as u64, errors: discover_errors, ..Default::default() };
     if let Some(pb) = progress {

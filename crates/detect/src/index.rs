@@ -85,6 +85,18 @@ impl KeyTable {
         self.exact.is_empty() && self.prefixes.is_empty()
     }
 
+    /// Keeps only the rules for which `keep` is true, dropping keys left without rules.
+    fn retain(&mut self, keep: &dyn Fn(RuleIdx) -> bool) {
+        self.exact.retain(|_, list| {
+            list.retain(|&r| keep(r));
+            !list.is_empty()
+        });
+        self.prefixes.retain_mut(|(_, list)| {
+            list.retain(|&r| keep(r));
+            !list.is_empty()
+        });
+    }
+
     /// Visits the rules whose keys match `value` (ASCII case-insensitively).
     fn visit(&self, value: &str, visit: &mut dyn FnMut(RuleIdx)) {
         let bytes = value.as_bytes();
@@ -164,6 +176,24 @@ impl NameIndex {
             && self.by_source.is_empty()
             && self.by_field.is_empty()
             && self.unindexed.is_empty()
+    }
+
+    /// Keeps only the rules for which `keep` is true; fields left without rules are no
+    /// longer looked up on events.
+    pub(crate) fn retain(&mut self, keep: &dyn Fn(RuleIdx) -> bool) {
+        self.by_name.retain(keep);
+        self.by_source.retain(keep);
+        self.by_field.retain_mut(|(_, table)| {
+            table.retain(keep);
+            !table.is_empty()
+        });
+        self.unindexed.retain(|&r| keep(r));
+    }
+
+    /// The fields (other than `eventName` and `eventSource`) rules are indexed by.
+    #[cfg(test)]
+    pub(crate) fn indexed_fields(&self) -> Vec<&str> {
+        self.by_field.iter().map(|(path, _)| path.name()).collect()
     }
 
     /// Rules that need no particular field value.
@@ -271,5 +301,26 @@ mod tests {
         let long = "x".repeat(300);
         assert_eq!(seen(json!({"eventName": long})), vec![2]);
         assert_eq!(idx.key_count(), 6);
+
+        let mut kept = idx.clone();
+        kept.retain(&|r| r != 1 && r != 5);
+        let seen_kept = |event: serde_json::Value| {
+            let mut v = Vec::new();
+            let name = event.event_name();
+            let source = event.event_source();
+            kept.candidates(&event, name.as_deref(), source.as_deref(), &mut |r| {
+                v.push(r)
+            });
+            v
+        };
+        assert_eq!(seen_kept(json!({"eventName": "CONSOLELOGIN"})), vec![0, 2]);
+        assert_eq!(seen_kept(json!({"eventName": "getuser"})), vec![2]);
+        assert_eq!(
+            seen_kept(json!({"userIdentity": {"type": "root"}, "readOnly": false})),
+            vec![6, 2]
+        );
+        // getuser and the userIdentity.type field are gone.
+        assert_eq!(kept.key_count(), 4);
+        assert_eq!(kept.by_field.len(), 1);
     }
 }

@@ -160,6 +160,16 @@ impl RuleSet {
         self.generating.unindexed()
     }
 
+    /// Leaves out of [`RuleSet::match_event`] (and [`RuleSet::scan_event`]) every rule
+    /// whose level is below `min_level`, so that they cost nothing per event when their
+    /// findings would be dropped anyway. Correlations (and the base rules feeding them)
+    /// are unaffected.
+    pub fn drop_findings_below(&mut self, min_level: Level) {
+        let metas = &self.metas;
+        self.generating
+            .retain(&|r| metas.get(r).is_some_and(|m| m.level >= min_level));
+    }
+
     /// Whether single-event rule `rule` matches `event` (false for correlations).
     pub fn rule_matches<E: EventFields + ?Sized>(&self, rule: RuleIdx, event: &E) -> bool {
         self.detection(rule).is_some_and(|d| d.matches(event))
@@ -297,6 +307,63 @@ mod tests {
     use super::*;
 
     fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn rules_below_min_level_no_longer_fire() {
+        let mut loader = RuleLoader::new(Limits::default());
+        for (name, level, field) in [
+            ("low_root", "low", "userIdentity.type: Root"),
+            ("high_login", "high", "eventName: ConsoleLogin"),
+            ("low_always", "low", "userAgent|contains: curl"),
+        ] {
+            loader.add_yaml(
+                name,
+                &format!(
+                    "title: {name}\nlevel: {level}\nlogsource:\n  product: aws\ndetection:\n  sel:\n    {field}\n  condition: sel\n"
+                ),
+            );
+        }
+        let (mut rules, report) = loader.finish();
+        assert_eq!(report.errors().count(), 0);
+        let event = serde_json::json!({
+            "eventName": "ConsoleLogin",
+            "userAgent": "curl/8",
+            "userIdentity": {"type": "Root"}
+        });
+        let fired = |rules: &RuleSet| {
+            let mut out = Vec::new();
+            rules.match_event(&event, &mut out);
+            out.iter().map(|&r| rules.rules()[r].title.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(fired(&rules), ["low_root", "high_login", "low_always"]);
+        rules.drop_findings_below(Level::Medium);
+        assert_eq!(fired(&rules), ["high_login"]);
+        assert_eq!(rules.always_tested().len(), 0);
+        // A rule still matches when asked directly.
+        assert!(rules.rule_matches(0, &event));
+    }
+
+    #[test]
+    fn ties_are_indexed_by_the_shallowest_field() {
+        let mut loader = RuleLoader::new(Limits::default());
+        loader.add_yaml(
+            "assumed",
+            "title: assumed\nlogsource:\n  product: aws\ndetection:\n  sel:\n    userIdentity.type: AssumedRole\n    userIdentity.sessionContext.sessionIssuer.type: Role\n  condition: sel\n",
+        );
+        let (rules, report) = loader.finish();
+        assert_eq!(report.errors().count(), 0);
+        assert_eq!(rules.generating.indexed_fields(), ["userIdentity.type"]);
+        let mut out = Vec::new();
+        let hit = serde_json::json!({"userIdentity": {"type": "AssumedRole",
+            "sessionContext": {"sessionIssuer": {"type": "Role"}}}});
+        rules.match_event(&hit, &mut out);
+        assert_eq!(out, [0]);
+        out.clear();
+        let miss = serde_json::json!({"userIdentity": {"type": "AssumedRole",
+            "sessionContext": {"sessionIssuer": {"type": "User"}}}});
+        rules.match_event(&miss, &mut out);
+        assert!(out.is_empty());
+    }
 
     #[test]
     fn rule_set_is_send_sync() {

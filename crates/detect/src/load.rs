@@ -420,10 +420,16 @@ impl RuleLoader {
             } else if let Some(keys) = required("eventSource") {
                 Placement::Source(keys)
             } else {
+                // Fewest keys first; on a tie, the shallowest path (cheapest to look
+                // up on every event: `userIdentity.type` rather than
+                // `userIdentity.sessionContext.sessionIssuer.type`).
+                let depth = |field: &str| field.matches('.').count();
                 let mut best: Option<(&str, Vec<IndexKey>)> = None;
                 for field in det.field_names() {
                     if let Some(keys) = required(field) {
-                        if best.as_ref().is_none_or(|(_, b)| keys.len() < b.len()) {
+                        if best.as_ref().is_none_or(|(b_field, b)| {
+                            (keys.len(), depth(field)) < (b.len(), depth(b_field))
+                        }) {
                             best = Some((field, keys));
                         }
                     }

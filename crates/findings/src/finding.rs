@@ -155,29 +155,7 @@ impl Finding {
 
     /// A stable identifier: rule id and event id (or window), hashed into hex.
     pub fn stable_id(&self) -> String {
-        use std::hash::{Hash, Hasher};
-        // FNV-1a, 64-bit: stable across runs and platforms (unlike `DefaultHasher`).
-        struct Fnv(u64);
-        impl Hasher for Fnv {
-            fn finish(&self) -> u64 {
-                self.0
-            }
-            fn write(&mut self, bytes: &[u8]) {
-                for b in bytes {
-                    self.0 ^= u64::from(*b);
-                    self.0 = self.0.wrapping_mul(0x100_0000_01b3);
-                }
-            }
-        }
-        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-        self.rule.id.hash(&mut h);
-        self.event.event_id.hash(&mut h);
-        if let Some(c) = &self.correlation {
-            c.first_ms.hash(&mut h);
-            c.last_ms.hash(&mut h);
-            c.group.hash(&mut h);
-        }
-        format!("{:016x}", h.finish())
+        stable_id_hex(&self.rule.id, self.event.event_id.as_deref(), self.correlation.as_ref()).as_str().to_string()
     }
 
     /// Sort key that makes output deterministic whatever the thread scheduling.
@@ -203,4 +181,56 @@ mod level_text {
         let text = String::deserialize(d)?;
         text.parse().map_err(|_| serde::de::Error::custom(format!("unknown level '{text}'")))
     }
+}
+
+/// A finding's stable identifier: 16 lowercase hex digits, kept on the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StableId([u8; 16]);
+
+impl StableId {
+    /// The identifier as text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for StableId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Rule id and event id (or window) hashed with FNV-1a (64-bit, stable across runs and
+/// platforms, unlike `DefaultHasher`) into hex: the same bytes `Hash` feeds for the
+/// owned fields of a [`Finding`], so borrowed and owned findings get the same id.
+pub(crate) fn stable_id_hex(rule_id: &str, event_id: Option<&str>, correlation: Option<&CorrelationWindow>) -> StableId {
+    use std::hash::{Hash, Hasher};
+    struct Fnv(u64);
+    impl Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 ^= u64::from(*b);
+                self.0 = self.0.wrapping_mul(0x100_0000_01b3);
+            }
+        }
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    rule_id.hash(&mut h);
+    event_id.hash(&mut h);
+    if let Some(c) = correlation {
+        c.first_ms.hash(&mut h);
+        c.last_ms.hash(&mut h);
+        c.group.hash(&mut h);
+    }
+    let value = h.finish();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 16];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = HEX[((value >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    StableId(out)
 }

@@ -2,7 +2,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::{Finding, FindingKind, Level};
+use firebreak_events::CloudTrailEvent;
+
+use crate::finding::{stable_id_hex, StableId};
+use crate::{Finding, FindingKind, Level, RuleInfo};
 
 fn iso_time(ms: Option<i64>) -> Option<String> {
     let ms = ms?;
@@ -13,7 +16,7 @@ fn iso_time(ms: Option<i64>) -> Option<String> {
 /// filters on.
 #[derive(serde::Serialize)]
 pub struct FindingRecord<'a> {
-    finding_id: String,
+    finding_id: StableId,
     kind: FindingKind,
     rule_id: &'a str,
     rule_title: &'a str,
@@ -56,7 +59,7 @@ impl<'a> FindingRecord<'a> {
     pub fn new(f: &'a Finding) -> Self {
         let e = &f.event;
         FindingRecord {
-            finding_id: f.stable_id(),
+            finding_id: stable_id_hex(&f.rule.id, e.event_id.as_deref(), f.correlation.as_ref()),
             kind: f.kind,
             rule_id: &f.rule.id,
             rule_title: &f.rule.title,
@@ -86,6 +89,158 @@ impl<'a> FindingRecord<'a> {
             input: f.input.as_deref(),
             record_index: f.record_index,
         }
+    }
+}
+
+impl<'a> FindingRecord<'a> {
+    /// The record of the event finding `rule` raises on `event` (record `record_index` of
+    /// `input`), borrowed straight from the event: the same record as [`FindingRecord::new`]
+    /// of a [`Finding`] built with [`crate::EventSummary::from_cloudtrail`], without
+    /// copying any field.
+    pub fn for_event(rule: &'a RuleInfo, event: &'a CloudTrailEvent<'_>, input: &'a str, record_index: u64) -> Self {
+        let event_id = event.event_id();
+        FindingRecord {
+            finding_id: stable_id_hex(&rule.id, event_id, None),
+            kind: FindingKind::Event,
+            rule_id: &rule.id,
+            rule_title: &rule.title,
+            rule_author: &rule.author,
+            level: rule.level.as_str(),
+            rule_origin: &rule.origin,
+            event_id,
+            event_time: event.event_time(),
+            event_source: event.event_source(),
+            event_name: event.event_name(),
+            principal_arn: event.principal_arn(),
+            principal_type: event.user_identity_type(),
+            access_key_id: event.access_key_id(),
+            source_ip: event.source_ip(),
+            user_agent: event.user_agent(),
+            account_id: event.recipient_account_id().or_else(|| event.account_id()),
+            region: event.aws_region(),
+            error_code: event.error_code(),
+            tags: &rule.tags,
+            correlation: None,
+            input: Some(input),
+            record_index: Some(record_index),
+        }
+    }
+}
+
+/// Appends `text` as a JSON string, escaped exactly as `serde_json` escapes it (`\"`,
+/// `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other control characters as `\u00xx`), but
+/// copying runs of plain bytes in bulk.
+fn push_json_str(buf: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let needs_escape = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    let bytes = text.as_bytes();
+    buf.reserve(bytes.len() + 2);
+    buf.push(b'"');
+    // Fast path: no byte needs escaping (checked in blocks the compiler vectorises).
+    let blocks = bytes.chunks_exact(16);
+    let tail = blocks.remainder();
+    let block_dirty = |block: &[u8]| block.iter().fold(false, |acc, &b| acc | needs_escape(b));
+    let clean = !blocks.into_iter().any(block_dirty) && !block_dirty(tail);
+    if clean {
+        buf.extend_from_slice(bytes);
+    } else {
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if !needs_escape(b) {
+                continue;
+            }
+            buf.extend_from_slice(&bytes[start..i]);
+            start = i + 1;
+            match b {
+                b'"' => buf.extend_from_slice(b"\\\""),
+                b'\\' => buf.extend_from_slice(b"\\\\"),
+                0x08 => buf.extend_from_slice(b"\\b"),
+                0x0c => buf.extend_from_slice(b"\\f"),
+                b'\n' => buf.extend_from_slice(b"\\n"),
+                b'\r' => buf.extend_from_slice(b"\\r"),
+                b'\t' => buf.extend_from_slice(b"\\t"),
+                _ => buf.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]),
+            }
+        }
+        buf.extend_from_slice(&bytes[start..]);
+    }
+    buf.push(b'"');
+}
+
+fn push_opt_str(buf: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        Some(t) => push_json_str(buf, t),
+        None => buf.extend_from_slice(b"null"),
+    }
+}
+
+impl FindingRecord<'_> {
+    /// Appends the record as one compact JSON object (no newline): the same bytes as
+    /// `serde_json::to_writer`, written directly.
+    pub fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        if self.correlation.is_some() {
+            return serde_json::to_writer(&mut *buf, self);
+        }
+        buf.extend_from_slice(b"{\"finding_id\":");
+        push_json_str(buf, self.finding_id.as_str());
+        buf.extend_from_slice(match self.kind {
+            FindingKind::Event => b",\"kind\":\"event\"",
+            FindingKind::Correlation => b",\"kind\":\"correlation\"",
+        });
+        let fields: [(&[u8], Option<&str>); 18] = [
+            (b",\"rule_id\":", Some(self.rule_id)),
+            (b",\"rule_title\":", Some(self.rule_title)),
+            (b",\"rule_author\":", Some(self.rule_author)),
+            (b",\"level\":", Some(self.level)),
+            (b",\"rule_origin\":", Some(self.rule_origin)),
+            (b",\"event_id\":", self.event_id),
+            (b",\"event_time\":", self.event_time),
+            (b",\"event_source\":", self.event_source),
+            (b",\"event_name\":", self.event_name),
+            (b",\"principal_arn\":", self.principal_arn),
+            (b",\"principal_type\":", self.principal_type),
+            (b",\"access_key_id\":", self.access_key_id),
+            (b",\"source_ip\":", self.source_ip),
+            (b",\"user_agent\":", self.user_agent),
+            (b",\"account_id\":", self.account_id),
+            (b",\"region\":", self.region),
+            (b",\"error_code\":", self.error_code),
+            (b",\"tags\":", None),
+        ];
+        for (key, value) in &fields[..17] {
+            buf.extend_from_slice(key);
+            push_opt_str(buf, *value);
+        }
+        buf.extend_from_slice(fields[17].0);
+        buf.push(b'[');
+        for (i, tag) in self.tags.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            push_json_str(buf, tag);
+        }
+        buf.push(b']');
+        if let Some(input) = self.input {
+            buf.extend_from_slice(b",\"input\":");
+            push_json_str(buf, input);
+        }
+        if let Some(index) = self.record_index {
+            buf.extend_from_slice(b",\"record_index\":");
+            let mut digits = [0u8; 20];
+            let mut at = digits.len();
+            let mut rest = index;
+            loop {
+                at -= 1;
+                digits[at] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+                if rest == 0 {
+                    break;
+                }
+            }
+            buf.extend_from_slice(&digits[at..]);
+        }
+        buf.push(b'}');
+        Ok(())
     }
 }
 

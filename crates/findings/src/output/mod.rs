@@ -97,7 +97,7 @@ pub fn is_line_format(format: OutputFormat) -> bool {
 pub fn encode_line(format: OutputFormat, f: &Finding, buf: &mut Vec<u8>) -> Result<(), OutputError> {
     match format {
         OutputFormat::Jsonl => {
-            serde_json::to_writer(&mut *buf, &FindingRecord::new(f))?;
+            FindingRecord::new(f).write_json(buf)?;
             buf.push(b'\n');
         }
         OutputFormat::Csv => buf.extend_from_slice(&csv_out::row(f)?),
@@ -111,6 +111,21 @@ pub fn encode_line(format: OutputFormat, f: &Finding, buf: &mut Vec<u8>) -> Resu
         }
         OutputFormat::Table | OutputFormat::Asff => {}
     }
+    Ok(())
+}
+
+/// Appends the `jsonl` line of the event finding `rule` raises on `event` (record
+/// `record_index` of `input`) to `buf`: the same bytes as [`encode_line`] with
+/// [`OutputFormat::Jsonl`] of the [`Finding`] built from them, without building it.
+pub fn encode_event_jsonl(
+    rule: &crate::RuleInfo,
+    event: &firebreak_events::CloudTrailEvent<'_>,
+    input: &str,
+    record_index: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), OutputError> {
+    FindingRecord::for_event(rule, event, input, record_index).write_json(buf)?;
+    buf.push(b'\n');
     Ok(())
 }
 
@@ -191,5 +206,124 @@ impl<W: Write> FindingWriter<W> {
         }
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use firebreak_events::CloudTrailEvent;
+
+    use super::*;
+    use crate::{EventSummary, FindingKind, Level, RuleInfo};
+
+    fn rule() -> RuleInfo {
+        RuleInfo {
+            id: "0b3c5a1e-rule".into(),
+            title: "A \"quoted\" title".into(),
+            author: "someone".into(),
+            level: Level::High,
+            description: "d".into(),
+            tags: vec!["attack.t1078".into()],
+            origin: "rules/x.yml".into(),
+        }
+    }
+
+    #[test]
+    fn borrowed_event_line_equals_the_finding_line() {
+        let events: [&[u8]; 3] = [
+            br#"{"eventVersion":"1.08","eventID":"e-1","eventTime":"2024-01-02T03:04:05Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","awsRegion":"eu-west-1","sourceIPAddress":"1.2.3.4","userAgent":"Truffle\"Hog\u00e9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a","accessKeyId":"AKIA","accountId":"111"},"errorCode":"AccessDenied"}"#,
+            br#"{"eventName":"ConsoleLogin","recipientAccountId":"222","userIdentity":{"type":"Root","accountId":"111"}}"#,
+            br#"{"eventTime":"not a time"}"#,
+        ];
+        let info = Arc::new(rule());
+        for (i, raw) in events.iter().enumerate() {
+            let event = CloudTrailEvent::parse(raw).unwrap();
+            let finding = Finding {
+                kind: FindingKind::Event,
+                rule: Arc::clone(&info),
+                event: EventSummary::from_cloudtrail(&event),
+                correlation: None,
+                input: Some("logs/a b.json.gz".into()),
+                record_index: Some(i as u64 + 7),
+                raw_event: None,
+            };
+            let mut owned = Vec::new();
+            encode_line(OutputFormat::Jsonl, &finding, &mut owned).unwrap();
+            let mut borrowed = Vec::new();
+            encode_event_jsonl(&info, &event, "logs/a b.json.gz", i as u64 + 7, &mut borrowed).unwrap();
+            assert_eq!(String::from_utf8_lossy(&borrowed), String::from_utf8_lossy(&owned));
+            let parsed: serde_json::Value = serde_json::from_slice(&owned).unwrap();
+            assert_eq!(parsed["finding_id"], serde_json::json!(finding.stable_id()));
+        }
+    }
+
+    #[test]
+    fn direct_json_equals_serde_json_for_hostile_text() {
+        let mut nasty: String = (0u8..0x80).map(char::from).collect();
+        nasty.push_str("é😀\u{7f}\u{2028}\"\\end");
+        let texts = [String::new(), "plain".to_string(), nasty.clone(), "x".repeat(40) + "\"", "\u{1}".into()];
+        for (i, text) in texts.iter().enumerate() {
+            let mut info = rule();
+            info.title = text.clone();
+            info.tags = vec![text.clone(), "b".into()];
+            if i == 0 {
+                info.tags.clear();
+            }
+            let finding = Finding {
+                kind: FindingKind::Event,
+                rule: Arc::new(info),
+                event: EventSummary {
+                    event_id: Some(text.clone()),
+                    user_agent: Some(nasty.clone()),
+                    region: (i % 2 == 0).then(|| text.clone()),
+                    ..Default::default()
+                },
+                correlation: None,
+                input: (i != 1).then(|| text.clone()),
+                record_index: [None, Some(0), Some(9), Some(10), Some(u64::MAX)][i],
+                raw_event: None,
+            };
+            let record = FindingRecord::new(&finding);
+            let mut direct = Vec::new();
+            record.write_json(&mut direct).unwrap();
+            let via_serde = serde_json::to_vec(&record).unwrap();
+            assert_eq!(String::from_utf8_lossy(&direct), String::from_utf8_lossy(&via_serde));
+            let parsed: serde_json::Value = serde_json::from_slice(&direct).unwrap();
+            assert_eq!(parsed["event_id"], serde_json::json!(text));
+        }
+    }
+
+    #[test]
+    fn stable_id_is_the_fnv_hash_of_the_owned_fields() {
+        use std::hash::{Hash, Hasher};
+        struct Fnv(u64);
+        impl Hasher for Fnv {
+            fn finish(&self) -> u64 {
+                self.0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                for b in bytes {
+                    self.0 ^= u64::from(*b);
+                    self.0 = self.0.wrapping_mul(0x100_0000_01b3);
+                }
+            }
+        }
+        for event_id in [None, Some("e-1".to_string()), Some(String::new())] {
+            let finding = Finding {
+                kind: FindingKind::Event,
+                rule: Arc::new(rule()),
+                event: EventSummary { event_id: event_id.clone(), ..Default::default() },
+                correlation: None,
+                input: None,
+                record_index: None,
+                raw_event: None,
+            };
+            let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+            finding.rule.id.hash(&mut h);
+            event_id.hash(&mut h);
+            assert_eq!(finding.stable_id(), format!("{:016x}", h.finish()));
+        }
     }
 }
