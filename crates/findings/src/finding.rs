@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use firebreak_detect::Level;
-use firebreak_events::field::first_string;
-use firebreak_events::{CloudTrailEvent, EventFields};
+use firebreak_events::CloudTrailEvent;
 use serde::{Deserialize, Serialize};
 
 /// What a finding says about the rule that raised it.
@@ -56,29 +55,6 @@ pub struct EventSummary {
     pub region: Option<String>,
     /// `errorCode`.
     pub error_code: Option<String>,
-}
-
-impl EventSummary {
-    /// Reads the summary fields from any event.
-    pub fn from_event<E: EventFields + ?Sized>(event: &E) -> Self {
-        let s = |path: &[&str]| first_string(event, path).map(|c| c.into_owned());
-        let event_time = s(&["eventTime"]);
-        EventSummary {
-            event_id: s(&["eventID"]),
-            event_time_ms: event.event_time_millis(),
-            event_time,
-            event_source: s(&["eventSource"]),
-            event_name: s(&["eventName"]),
-            principal_arn: s(&["userIdentity", "arn"]),
-            principal_type: s(&["userIdentity", "type"]),
-            access_key_id: s(&["userIdentity", "accessKeyId"]),
-            source_ip: s(&["sourceIPAddress"]),
-            user_agent: s(&["userAgent"]),
-            account_id: s(&["recipientAccountId"]).or_else(|| s(&["userIdentity", "accountId"])),
-            region: s(&["awsRegion"]),
-            error_code: s(&["errorCode"]),
-        }
-    }
 }
 
 impl EventSummary {

@@ -14,4 +14,4 @@ pub mod output;
 
 pub use finding::{CorrelationWindow, EventSummary, Finding, FindingKind, RuleInfo};
 pub use firebreak_detect::Level;
-pub use output::{encode_event_jsonl, encode_line, is_line_format, write_findings, FindingWriter, OutputError, OutputFormat, TableOptions};
+pub use output::{encode_event_jsonl, encode_line, is_line_format, FindingWriter, OutputError, OutputFormat, TableOptions};

@@ -71,21 +71,6 @@ pub enum OutputError {
     Csv(#[from] csv::Error),
 }
 
-/// Writes `findings` (already in their final order) in `format`.
-pub fn write_findings<W: Write>(
-    findings: &[Finding],
-    format: OutputFormat,
-    out: &mut W,
-    table: &TableOptions,
-) -> Result<(), OutputError> {
-    let mut writer = FindingWriter::new(format, out, table.clone())?;
-    for f in findings {
-        writer.write(f)?;
-    }
-    writer.finish()?;
-    Ok(())
-}
-
 /// Whether `format` writes one self-contained line (or CSV row) per finding, which
 /// [`encode_line`] can produce on any thread.
 pub fn is_line_format(format: OutputFormat) -> bool {
