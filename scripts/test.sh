@@ -13,6 +13,19 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 if ! command -v moto_server >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6'
 fi
+# PySpark (local mode, the machine's Java) runs the generated Spark SQL on exported Parquet;
+# DuckDB's Python package reads the Parquet back as a second engine.
+if ! python3 -c 'import pyspark, duckdb' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check 'pyspark>=3.5,<5' 'duckdb>=1.1'
+fi
+# Headless Chromium renders the HTML incident report in its test.
+if ! command -v chromium >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        (apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
+            { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium >/dev/null; }) ||
+            echo "test.sh: could not install chromium; the report test will fail under CI" >&2
+    fi
+fi
 if [ -x scripts/moto.sh ] && [ -z "${FIREBREAK_MOTO_URL:-}" ]; then
     eval "$(scripts/moto.sh start)"
     export FIREBREAK_MOTO_URL

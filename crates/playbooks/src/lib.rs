@@ -21,6 +21,10 @@
 //! detect, query, question, action, decision), an escalation section, lessons learned
 //! and backlog. Parameters reference facts as `${name}` and earlier steps' outputs as
 //! `${steps.<id>.<output>}`; lint checks that every reference resolves.
+//!
+//! [`run_playbook`] runs a playbook over a case through a [`CaseBackend`] and an
+//! [`Operator`], recording every step in `<case>/playbooks/<id>/run.jsonl`;
+//! [`RunState::load`] and [`list_runs`] read those logs back.
 #![warn(missing_docs)]
 
 pub mod catalogue;
@@ -31,6 +35,7 @@ pub mod load;
 pub mod locate;
 pub mod model;
 pub mod render;
+pub mod run;
 
 pub use catalogue::{ActionSpec, Catalogue, KnownRule, QuerySpecDef, ACTIONS, QUERIES};
 pub use decision::{evaluate, DecisionOutcome, Facts};
@@ -39,6 +44,11 @@ pub use lint::{has_errors, lint};
 pub use load::{load_file, parse_playbook, Library, Limits, LoadedPlaybook};
 pub use model::{PhaseName, Playbook, Step, StepKind};
 pub use render::render_markdown;
+pub use run::{
+    list_runs, run_playbook, ActionOutcome, BackendError, CaseBackend, DetectOutcome, ManualAnswer,
+    ManualStatus, Operator, RuleHits, RunError, RunOptions, RunProgress, RunState, RunSummary,
+    StepStatus, StepTable,
+};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_playbooks.rs"));

@@ -157,7 +157,7 @@ fn issue(origin: &str, line: Option<usize>, message: String) -> Issue {
 ///
 /// Refuses (with an [`Issue`] naming the line where known) text over the size limit,
 /// more than one document, alias bombs, excessive nesting, unknown keys, wrong types
-/// and missing required keys. Meaning is checked afterwards by [`crate::lint`].
+/// and missing required keys. Meaning is checked afterwards by [`crate::lint()`].
 pub fn parse_playbook(origin: &str, text: &str, limits: &Limits) -> Result<LoadedPlaybook, Issue> {
     if text.len() as u64 > limits.max_file_bytes {
         return Err(issue(

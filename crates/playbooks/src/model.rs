@@ -1,5 +1,5 @@
 //! The playbook document, as written in YAML. Structure is checked by deserialisation
-//! (unknown keys are refused); meaning (references, catalogue entries, order) by [`crate::lint`].
+//! (unknown keys are refused); meaning (references, catalogue entries, order) by [`crate::lint()`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -287,16 +287,16 @@ pub struct Step {
 #[serde(deny_unknown_fields)]
 pub struct RuleSelector {
     /// A rule id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// A rule title (exact, case-insensitive).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Every rule with this tag, or a tag under it (`attack.t1562` matches `attack.t1562.008`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     /// Every rule whose origin contains this text (`aws/amazon_q/`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
 }
 
