@@ -20,12 +20,14 @@ pub mod error;
 mod exec;
 pub mod plan;
 pub mod render;
+pub mod s3_input;
 pub mod session;
 pub mod steps;
 
 pub use error::{AwsError, Result};
 pub use exec::{decode_policy_document, PermissionCheck};
 pub use plan::{list_actions, ActionRecord, ApplyOptions, Guardrails, Plan, PlannedStep, Request, Responder, RunReport, StepOutcome, StepStatus};
+pub use s3_input::{read_prefix, S3InputError, S3Object, S3ObjectError, S3ReadOptions, S3ReadReport, S3Url};
 pub use session::{CallerIdentity, ConnectOptions, Session, DEFAULT_PROTECTED_TAG_KEY};
 pub use steps::{Effect, StepAction};
 

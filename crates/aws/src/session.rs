@@ -25,7 +25,8 @@ pub struct ConnectOptions {
     pub profile: Option<String>,
     /// Region (else the profile's / environment's, else `us-east-1`).
     pub region: Option<String>,
-    /// Role to assume in the affected account.
+    /// Role to assume in the affected account (`sts:AssumeRole`, session name
+    /// [`role_session_name`]).
     pub role_arn: Option<String>,
     /// External ID for the role.
     pub external_id: Option<String>,
@@ -106,7 +107,7 @@ impl Session {
         }
         if let Some(role_arn) = &options.role_arn {
             let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
-                .session_name("firebreak-response")
+                .session_name(role_session_name())
                 .configure(&config);
             if let Some(external_id) = &options.external_id {
                 builder = builder.external_id(external_id.clone());
@@ -213,6 +214,23 @@ impl Session {
     }
 }
 
+/// The session name of an assumed role: `firebreak-<user>` (the local user from `USER`
+/// or `USERNAME`, so the affected account's CloudTrail shows who responded), else
+/// `firebreak-response`. Characters STS refuses become `_`; at most 64 characters.
+pub fn role_session_name() -> String {
+    let user = std::env::var("USER").ok().filter(|u| !u.trim().is_empty()).or_else(|| std::env::var("USERNAME").ok());
+    session_name_for(user.as_deref())
+}
+
+fn session_name_for(user: Option<&str>) -> String {
+    let user = user.map(str::trim).filter(|u| !u.is_empty()).unwrap_or("response");
+    let cleaned: String = user
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) { c } else { '_' })
+        .collect();
+    format!("firebreak-{cleaned}").chars().take(64).collect()
+}
+
 /// Extracts the account id from an ARN (`arn:aws:iam::123456789012:role/x`), if any.
 pub fn account_of_arn(arn: &str) -> Option<&str> {
     let mut parts = arn.split(':');
@@ -226,6 +244,15 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_session_names() {
+        assert_eq!(session_name_for(Some("alice")), "firebreak-alice");
+        assert_eq!(session_name_for(Some("DOMAIN\\bob smith")), "firebreak-DOMAIN_bob_smith");
+        assert_eq!(session_name_for(None), "firebreak-response");
+        assert_eq!(session_name_for(Some("  ")), "firebreak-response");
+        assert_eq!(session_name_for(Some(&"x".repeat(100))).len(), 64);
+    }
 
     #[test]
     fn arn_accounts() {
