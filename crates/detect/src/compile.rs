@@ -468,6 +468,16 @@ impl Cidr {
         (prefix <= max).then_some(Cidr { network, prefix })
     }
 
+    /// The network address as written in the rule (host bits are not cleared).
+    pub fn network(&self) -> IpAddr {
+        self.network
+    }
+
+    /// The prefix length (32 or 128 for a bare address).
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     /// Whether `text` is an IP address inside the network.
     pub fn contains(&self, text: &str) -> bool {
         let Ok(addr) = text.trim().parse::<IpAddr>() else {

@@ -57,6 +57,7 @@ mod index;
 pub mod load;
 mod parse;
 pub mod rule;
+pub mod sql;
 mod yaml;
 
 use firebreak_events::EventFields;
@@ -69,6 +70,7 @@ pub use rule::{
     Correlation, CorrelationType, CountOp, Level, LogSource, RuleIdx, RuleKind, RuleMeta,
     UnknownLevel,
 };
+pub use sql::{compile_rules, matches_query, render_script, SqlDialect, SqlRule, SqlSkip};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
