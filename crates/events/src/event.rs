@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::field::{parse_event_time_millis, EventFields, FieldValue};
-use crate::head::{self, HeadSpans, KeyTable, Presence, Span};
+use crate::head::{self, HeadSpans, Presence, Span};
 use crate::json::{self, ScanOptions};
 use crate::lookup;
 use crate::read::Record;
@@ -40,77 +40,88 @@ pub enum RecordError {
 }
 
 /// A value of a head field as it was logged.
-#[derive(Debug, Clone, Default, PartialEq)]
-enum HeadValue<'a> {
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum HeadValue<'v> {
     /// The key was not in the object.
-    #[default]
     Absent,
     /// JSON `null`.
     Null,
     /// A boolean.
     Bool(bool),
     /// A string, unescaped.
-    Str(Cow<'a, str>),
+    Str(&'v str),
     /// Present but of another type (number, object, array): answered lazily.
     Other,
 }
 
-impl<'a> HeadValue<'a> {
-    fn as_str(&self) -> Option<&str> {
+impl<'v> HeadValue<'v> {
+    fn as_str(self) -> Option<&'v str> {
         match self {
-            HeadValue::Str(s) => Some(s.as_ref()),
+            HeadValue::Str(s) => Some(s),
             _ => None,
         }
     }
+}
 
-    fn as_cow(&self) -> Option<Cow<'_, str>> {
-        self.as_str().map(Cow::Borrowed)
-    }
+/// A record's head spans: lent by the reader that found them, or owned when the
+/// record was parsed on its own.
+enum HeadSpansRef<'a> {
+    Borrowed(&'a HeadSpans),
+    Owned(Box<HeadSpans>),
+}
 
-    /// The value a [`Span`] points at in `raw`.
-    fn from_span(raw: &'a str, span: Span) -> Self {
-        match span {
-            Span::Absent => HeadValue::Absent,
-            Span::Null => HeadValue::Null,
-            Span::True => HeadValue::Bool(true),
-            Span::False => HeadValue::Bool(false),
-            Span::Other => HeadValue::Other,
-            Span::Str { start, end, escaped } => {
-                let (start, end) = (start as usize, end as usize);
-                let text = if escaped {
-                    raw.get(start.wrapping_sub(1)..end + 1).and_then(unescape_json_string)
-                } else {
-                    raw.get(start..end).map(Cow::Borrowed)
-                };
-                text.map_or(HeadValue::Other, HeadValue::Str)
-            }
+impl std::ops::Deref for HeadSpansRef<'_> {
+    type Target = HeadSpans;
+
+    fn deref(&self) -> &HeadSpans {
+        match self {
+            HeadSpansRef::Borrowed(spans) => spans,
+            HeadSpansRef::Owned(spans) => spans,
         }
     }
 }
 
-/// The head values of a record, decoded.
-#[derive(Debug, Default)]
-struct Head<'a> {
-    /// In [`head::TOP_KEYS`] order.
-    top: [HeadValue<'a>; 12],
-    /// In [`head::IDENTITY_KEYS`] order.
-    identity: [HeadValue<'a>; head::IDENTITY_KEY_COUNT],
-    issuer_user_name: HeadValue<'a>,
-    user_identity: Presence,
-}
+/// Head values are numbered: the top-level ones in [`head::TOP_KEYS`] order, then
+/// the `userIdentity` ones in [`head::IDENTITY_KEYS`] order, then the session
+/// issuer's user name.
+const TOP_SLOTS: usize = 12;
+const ISSUER_SLOT: usize = TOP_SLOTS + head::IDENTITY_KEY_COUNT;
+const SLOTS: usize = ISSUER_SLOT + 1;
 
-impl<'a> Head<'a> {
-    fn from_spans(raw: &'a str, spans: &HeadSpans) -> Self {
-        Head {
-            top: spans.top.map(|s| HeadValue::from_span(raw, s)),
-            identity: spans.identity.map(|s| HeadValue::from_span(raw, s)),
-            issuer_user_name: HeadValue::from_span(raw, spans.issuer_user_name),
-            user_identity: spans.user_identity,
-        }
+/// The span of head value `slot`.
+fn span_at(spans: &HeadSpans, slot: usize) -> Span {
+    match slot {
+        0..TOP_SLOTS => spans.top[slot],
+        ISSUER_SLOT => spans.issuer_user_name,
+        _ => spans.identity.get(slot - TOP_SLOTS).copied().unwrap_or_default(),
     }
 }
 
-// Indexes into `Head::top` (see `head::TOP_KEYS`).
+/// The head strings that hold escapes, decoded (`None` where undecodable); `None`
+/// when no head string holds one (the usual case: the others are sliced lazily).
+fn decode_escaped(object: &str, spans: &HeadSpans) -> Option<Box<[Option<String>; SLOTS]>> {
+    if !spans.any_escaped {
+        return None;
+    }
+    let mut decoded: Option<Box<[Option<String>; SLOTS]>> = None;
+    for slot in 0..SLOTS {
+        if let Span::Str {
+            start,
+            end,
+            escaped: true,
+        } = span_at(spans, slot)
+        {
+            let text = object
+                .get((start as usize).wrapping_sub(1)..end as usize + 1)
+                .and_then(unescape_json_string)
+                .map(Cow::into_owned);
+            decoded.get_or_insert_with(Default::default)[slot] = text;
+        }
+    }
+    decoded
+}
+
+// Head value slots (see `TOP_SLOTS`).
 const EVENT_ID: usize = 0;
 const EVENT_TIME: usize = 1;
 const EVENT_SOURCE: usize = 2;
@@ -123,13 +134,12 @@ const ERROR_CODE: usize = 8;
 const ERROR_MESSAGE: usize = 9;
 const RECIPIENT_ACCOUNT_ID: usize = 10;
 const READ_ONLY: usize = 11;
-// Indexes into `Head::identity` (see `head::IDENTITY_KEYS`).
-const IDENTITY_TYPE: usize = 0;
-const PRINCIPAL_ID: usize = 1;
-const ARN: usize = 2;
-const ACCOUNT_ID: usize = 3;
-const ACCESS_KEY_ID: usize = 4;
-const USER_NAME: usize = 5;
+const IDENTITY_TYPE: usize = TOP_SLOTS;
+const PRINCIPAL_ID: usize = TOP_SLOTS + 1;
+const ARN: usize = TOP_SLOTS + 2;
+const ACCOUNT_ID: usize = TOP_SLOTS + 3;
+const ACCESS_KEY_ID: usize = TOP_SLOTS + 4;
+const USER_NAME: usize = TOP_SLOTS + 5;
 
 const SCAN: ScanOptions = ScanOptions {
     at_eof: true,
@@ -164,9 +174,10 @@ pub struct CloudTrailEvent<'a> {
     /// The record object itself (`raw` without leading whitespace); the key table's
     /// positions are relative to its start.
     object: &'a str,
-    head: Head<'a>,
-    /// The record's top-level members, located during the head pass.
-    keys: KeyTable,
+    /// Where the head values and the top-level members are in `object`.
+    spans: HeadSpansRef<'a>,
+    /// Head strings holding escapes, decoded (see [`decode_escaped`]).
+    unescaped: Option<Box<[Option<String>; SLOTS]>>,
 }
 
 impl fmt::Debug for CloudTrailEvent<'_> {
@@ -219,7 +230,8 @@ impl<'a> CloudTrailEvent<'a> {
             });
         }
         let start = raw.len() - raw.trim_start_matches(|c: char| c.is_ascii_whitespace()).len();
-        let (spans, end) = head::scan_record(raw.as_bytes(), start, SCAN).map_err(stop_to_error)?;
+        let mut spans = Box::<HeadSpans>::default();
+        let end = head::scan_record(raw.as_bytes(), start, SCAN, &mut spans).map_err(stop_to_error)?;
         if let Some(extra) = raw[end..].bytes().position(|b| !b.is_ascii_whitespace()) {
             return Err(RecordError::InvalidJson {
                 message: format!("unexpected data after the record (at byte {})", end + extra),
@@ -227,12 +239,11 @@ impl<'a> CloudTrailEvent<'a> {
         }
         // Spans are relative to the object's start.
         let object = &raw[start..];
-        let head = Head::from_spans(object, &spans);
         Ok(CloudTrailEvent {
             raw,
             object,
-            head,
-            keys: spans.keys,
+            unescaped: decode_escaped(object, &spans),
+            spans: HeadSpansRef::Owned(spans),
         })
     }
 
@@ -248,8 +259,8 @@ impl<'a> CloudTrailEvent<'a> {
                 Ok(CloudTrailEvent {
                     raw,
                     object: raw,
-                    head: Head::from_spans(raw, &spans),
-                    keys: spans.keys,
+                    unescaped: decode_escaped(raw, spans),
+                    spans: HeadSpansRef::Borrowed(spans),
                 })
             }
             None => CloudTrailEvent::parse(record.bytes),
@@ -268,79 +279,77 @@ impl<'a> CloudTrailEvent<'a> {
 
     /// `eventID`.
     pub fn event_id(&self) -> Option<&str> {
-        self.head.top[EVENT_ID].as_str()
+        self.head_str(EVENT_ID)
     }
     /// `eventTime`, as logged (format not checked; see [`Self::event_time_millis`]).
     pub fn event_time(&self) -> Option<&str> {
-        self.head.top[EVENT_TIME].as_str()
+        self.head_str(EVENT_TIME)
     }
     /// `eventSource` (`iam.amazonaws.com`).
     pub fn event_source(&self) -> Option<&str> {
-        self.head.top[EVENT_SOURCE].as_str()
+        self.head_str(EVENT_SOURCE)
     }
     /// `eventName` (`CreateUser`).
     pub fn event_name(&self) -> Option<&str> {
-        self.head.top[EVENT_NAME].as_str()
+        self.head_str(EVENT_NAME)
     }
     /// `eventType` (`AwsApiCall`, `AwsConsoleSignIn`, ...).
     pub fn event_type(&self) -> Option<&str> {
-        self.head.top[EVENT_TYPE].as_str()
+        self.head_str(EVENT_TYPE)
     }
     /// `awsRegion`, as logged (not necessarily a real region).
     pub fn aws_region(&self) -> Option<&str> {
-        self.head.top[AWS_REGION].as_str()
+        self.head_str(AWS_REGION)
     }
     /// `sourceIPAddress`, as logged (often a service name rather than an IP).
     pub fn source_ip(&self) -> Option<&str> {
-        self.head.top[SOURCE_IP].as_str()
+        self.head_str(SOURCE_IP)
     }
     /// `userAgent`.
     pub fn user_agent(&self) -> Option<&str> {
-        self.head.top[USER_AGENT].as_str()
+        self.head_str(USER_AGENT)
     }
     /// `errorCode` (present on failed calls).
     pub fn error_code(&self) -> Option<&str> {
-        self.head.top[ERROR_CODE].as_str()
+        self.head_str(ERROR_CODE)
     }
     /// `errorMessage`.
     pub fn error_message(&self) -> Option<&str> {
-        self.head.top[ERROR_MESSAGE].as_str()
+        self.head_str(ERROR_MESSAGE)
     }
     /// `recipientAccountId`.
     pub fn recipient_account_id(&self) -> Option<&str> {
-        self.head.top[RECIPIENT_ACCOUNT_ID].as_str()
+        self.head_str(RECIPIENT_ACCOUNT_ID)
     }
     /// `userIdentity.type` (`IAMUser`, `AssumedRole`, `Root`, ...).
     pub fn user_identity_type(&self) -> Option<&str> {
-        self.head.identity[IDENTITY_TYPE].as_str()
+        self.head_str(IDENTITY_TYPE)
     }
     /// `userIdentity.arn`.
     pub fn principal_arn(&self) -> Option<&str> {
-        self.head.identity[ARN].as_str()
+        self.head_str(ARN)
     }
     /// `userIdentity.principalId`.
     pub fn principal_id(&self) -> Option<&str> {
-        self.head.identity[PRINCIPAL_ID].as_str()
+        self.head_str(PRINCIPAL_ID)
     }
     /// `userIdentity.accessKeyId`.
     pub fn access_key_id(&self) -> Option<&str> {
-        self.head.identity[ACCESS_KEY_ID].as_str()
+        self.head_str(ACCESS_KEY_ID)
     }
     /// `userIdentity.accountId`.
     pub fn account_id(&self) -> Option<&str> {
-        self.head.identity[ACCOUNT_ID].as_str()
+        self.head_str(ACCOUNT_ID)
     }
     /// `userIdentity.userName`, else `userIdentity.sessionContext.sessionIssuer.userName`
     /// (the role name for assumed roles).
     pub fn user_name(&self) -> Option<&str> {
-        self.head.identity[USER_NAME]
-            .as_str()
-            .or_else(|| self.head.issuer_user_name.as_str())
+        self.head_str(USER_NAME).or_else(|| self.head_str(ISSUER_SLOT))
     }
     /// `readOnly` as a boolean (also accepts the strings `"true"` / `"false"`).
     pub fn read_only(&self) -> Option<bool> {
-        match &self.head.top[READ_ONLY] {
-            HeadValue::Bool(b) => Some(*b),
+        match self.head_value(READ_ONLY) {
+            HeadValue::Bool(b) => Some(b),
             HeadValue::Str(s) if s.eq_ignore_ascii_case("true") => Some(true),
             HeadValue::Str(s) if s.eq_ignore_ascii_case("false") => Some(false),
             _ => None,
@@ -351,13 +360,42 @@ impl<'a> CloudTrailEvent<'a> {
         self.event_time().and_then(fast_or_full_time_millis)
     }
 
+    /// Head value `slot`, decoded from its span.
+    fn head_value(&self, slot: usize) -> HeadValue<'_> {
+        match span_at(&self.spans, slot) {
+            Span::Absent => HeadValue::Absent,
+            Span::Null => HeadValue::Null,
+            Span::True => HeadValue::Bool(true),
+            Span::False => HeadValue::Bool(false),
+            Span::Other => HeadValue::Other,
+            Span::Str {
+                start,
+                end,
+                escaped: false,
+            } => self
+                .object
+                .get(start as usize..end as usize)
+                .map_or(HeadValue::Other, HeadValue::Str),
+            Span::Str { escaped: true, .. } => self
+                .unescaped
+                .as_ref()
+                .and_then(|decoded| decoded[slot].as_deref())
+                .map_or(HeadValue::Other, HeadValue::Str),
+        }
+    }
+
+    /// Head value `slot` when it is a string.
+    fn head_str(&self, slot: usize) -> Option<&str> {
+        self.head_value(slot).as_str()
+    }
+
     /// Answers `path` from the head when it names a head field, else `None`.
-    fn head_answer(&self, path: &[&str]) -> Option<&HeadValue<'a>> {
+    fn head_answer(&self, path: &[&str]) -> Option<HeadValue<'_>> {
         match path {
-            [key] => head::top_index(key.as_bytes()).map(|i| &self.head.top[i]),
-            ["userIdentity", key] => match self.head.user_identity {
-                Presence::Object => head::identity_index(key.as_bytes()).map(|i| &self.head.identity[i]),
-                Presence::Absent | Presence::Null => Some(&HeadValue::Absent),
+            [key] => head::top_index(key.as_bytes()).map(|i| self.head_value(i)),
+            ["userIdentity", key] => match self.spans.user_identity {
+                Presence::Object => head::identity_index(key.as_bytes()).map(|i| self.head_value(TOP_SLOTS + i)),
+                Presence::Absent | Presence::Null => Some(HeadValue::Absent),
                 Presence::Other => None,
             },
             _ => None,
@@ -471,18 +509,18 @@ impl CloudTrailEvent<'_> {
     /// key table filled during the head pass.
     fn top_level_value(&self, key: &str) -> Option<&str> {
         let object = self.object.as_bytes();
-        let found = self.keys.entries().iter().rev().find(|entry| {
+        let found = self.spans.keys.entries().iter().rev().find(|entry| {
             let start = entry.key_start as usize;
             object
                 .get(start..start + usize::from(entry.key_len))
                 .is_some_and(|raw_key| lookup::key_is(raw_key, entry.key_escaped, key))
         });
         match found {
-            Some(entry) if self.keys.complete() => {
+            Some(entry) if self.spans.keys.complete() => {
                 lookup::text(self.object, (entry.value_start as usize, entry.value_end as usize))
             }
             // Members beyond the table's capacity: scan the whole object.
-            _ if !self.keys.complete() => lookup::object_get(object, 0, key).and_then(|s| lookup::text(self.object, s)),
+            _ if !self.spans.keys.complete() => lookup::object_get(object, 0, key).and_then(|s| lookup::text(self.object, s)),
             _ => None,
         }
     }
@@ -494,8 +532,8 @@ impl EventFields for CloudTrailEvent<'_> {
             match answer {
                 HeadValue::Absent => return false,
                 HeadValue::Null => return visit(&FieldValue::Null),
-                HeadValue::Bool(b) => return visit(&FieldValue::Bool(*b)),
-                HeadValue::Str(s) => return visit(&FieldValue::Str(Cow::Borrowed(s.as_ref()))),
+                HeadValue::Bool(b) => return visit(&FieldValue::Bool(b)),
+                HeadValue::Str(s) => return visit(&FieldValue::Str(Cow::Borrowed(s))),
                 HeadValue::Other => {}
             }
         }
@@ -513,11 +551,11 @@ impl EventFields for CloudTrailEvent<'_> {
     }
 
     fn event_source(&self) -> Option<Cow<'_, str>> {
-        self.head.top[EVENT_SOURCE].as_cow()
+        self.head_str(EVENT_SOURCE).map(Cow::Borrowed)
     }
 
     fn event_name(&self) -> Option<Cow<'_, str>> {
-        self.head.top[EVENT_NAME].as_cow()
+        self.head_str(EVENT_NAME).map(Cow::Borrowed)
     }
 
     fn event_time_millis(&self) -> Option<i64> {

@@ -133,7 +133,8 @@ pub(crate) struct KeyEntry {
 
 /// The top-level members of a record in order, filled during the head pass so that
 /// field lookups start from the right value instead of rescanning the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// (Entries past `len` are left over from an earlier record and never read.)
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct KeyTable {
     entries: [KeyEntry; KEY_TABLE_CAPACITY],
     len: u8,
@@ -151,7 +152,21 @@ impl Default for KeyTable {
     }
 }
 
+impl PartialEq for KeyTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries() == other.entries() && self.complete == other.complete
+    }
+}
+
+impl Eq for KeyTable {}
+
 impl KeyTable {
+    /// Empties the table (without clearing the entries' storage).
+    fn clear(&mut self) {
+        self.len = 0;
+        self.complete = true;
+    }
+
     /// Notes one member; spans are absolute in `buf`-space and made relative to `base`.
     #[inline]
     fn push(&mut self, base: usize, key: (usize, usize), key_escaped: bool, value: (usize, usize)) {
@@ -197,6 +212,21 @@ pub(crate) struct HeadSpans {
     pub user_identity: Presence,
     /// Every top-level member (up to [`KEY_TABLE_CAPACITY`]).
     pub keys: KeyTable,
+    /// Whether a head string may hold escapes (else none does).
+    pub any_escaped: bool,
+}
+
+impl HeadSpans {
+    /// Forgets everything found, ready for the next record (cheaper than a fresh
+    /// value: the key table's storage is reused as is).
+    pub fn clear(&mut self) {
+        self.top = [Span::Absent; 12];
+        self.identity = [Span::Absent; IDENTITY_KEY_COUNT];
+        self.issuer_user_name = Span::Absent;
+        self.user_identity = Presence::Absent;
+        self.keys.clear();
+        self.any_escaped = false;
+    }
 }
 
 /// A member's key bytes, decoded when it holds escapes (rare).
@@ -235,9 +265,9 @@ fn span_of(buf: &[u8], start: usize, end: usize, base: usize, escaped: bool) -> 
 
 /// Collects [`HeadSpans`] from the members of a record object, as a
 /// [`json::scan_object`] callback.
-pub(crate) struct HeadCollector {
+pub(crate) struct HeadCollector<'s> {
     /// What was found so far.
-    pub spans: HeadSpans,
+    pub spans: &'s mut HeadSpans,
     /// Where the record starts in the scanned buffer.
     base: usize,
     opts: ScanOptions,
@@ -245,11 +275,12 @@ pub(crate) struct HeadCollector {
     pub nested_error: Option<Stop>,
 }
 
-impl HeadCollector {
-    /// A collector for the record starting at `base`.
-    pub fn new(base: usize, opts: ScanOptions) -> Self {
+impl<'s> HeadCollector<'s> {
+    /// A collector for the record starting at `base`, filling `spans` (cleared first).
+    pub fn new(base: usize, opts: ScanOptions, spans: &'s mut HeadSpans) -> Self {
+        spans.clear();
         HeadCollector {
-            spans: HeadSpans::default(),
+            spans,
             base,
             opts,
             nested_error: None,
@@ -282,6 +313,7 @@ impl HeadCollector {
                 self.spans.keys.push(self.base, member.key, member.key_escaped, (start, end));
                 if let Some(i) = top_index(key) {
                     self.spans.top[i] = span_of(buf, start, end, self.base, member.value_escaped);
+                    self.spans.any_escaped |= member.value_escaped;
                 } else if key == b"userIdentity" {
                     // Not an object (objects are handled before skipping).
                     self.spans.user_identity = if buf[start] == b'n' {
@@ -329,6 +361,10 @@ impl HeadCollector {
         }
         match result? {
             ObjectScan::End(end) => {
+                self.spans.any_escaped |= identity
+                    .iter()
+                    .chain([&issuer])
+                    .any(|span| matches!(span, Span::Str { escaped: true, .. }));
                 self.spans.identity = identity;
                 self.spans.issuer_user_name = issuer;
                 Ok(end)
@@ -391,10 +427,10 @@ fn scan_session_context(
     }
 }
 
-/// Scans the record object at `start` of `buf` and collects its head.
-/// Returns the spans (relative to `start`) and the object's end.
-pub(crate) fn scan_record(buf: &[u8], start: usize, opts: ScanOptions) -> Result<(HeadSpans, usize), Stop> {
-    let mut collector = HeadCollector::new(start, opts);
+/// Scans the record object at `start` of `buf` and collects its head into `spans`
+/// (positions relative to `start`). Returns the object's end.
+pub(crate) fn scan_record(buf: &[u8], start: usize, opts: ScanOptions, spans: &mut HeadSpans) -> Result<usize, Stop> {
+    let mut collector = HeadCollector::new(start, opts, spans);
     let result = json::scan_object(buf, start, opts, |member, span| {
         // Before skipping, only an object value (`userIdentity`) matters.
         if span.is_none() && buf[member.value_start] != b'{' {
@@ -407,7 +443,7 @@ pub(crate) fn scan_record(buf: &[u8], start: usize, opts: ScanOptions) -> Result
         return Err(e);
     }
     match result? {
-        ObjectScan::End(end) => Ok((collector.spans, end)),
+        ObjectScan::End(end) => Ok(end),
         ObjectScan::Stopped(at) => Err(Stop::Syntax {
             at,
             message: "cannot decode the record".into(),
@@ -433,13 +469,15 @@ mod tests {
     #[test]
     fn spans_are_relative_to_the_record() {
         let buf = br#"xx{"eventName":"A","userIdentity":{"type":"T","sessionContext":{"sessionIssuer":{"userName":"R"}}},"readOnly":true}"#;
-        let (spans, end) = scan_record(
+        let mut spans = HeadSpans::default();
+        let end = scan_record(
             buf,
             2,
             ScanOptions {
                 at_eof: true,
                 newline_is_error: false,
             },
+            &mut spans,
         )
         .unwrap();
         assert_eq!(end, buf.len());

@@ -45,11 +45,20 @@ fn has_byte_below_0x20(v: u64) -> u64 {
     v.wrapping_sub(LO * 0x20) & !v & HI
 }
 
+#[cold]
+#[inline(never)]
 fn syntax(at: usize, message: impl Into<String>) -> Stop {
     Stop::Syntax {
         at,
         message: message.into(),
     }
+}
+
+/// The error for an unexpected byte `found` at `at` (`what` was expected).
+#[cold]
+#[inline(never)]
+fn unexpected(at: usize, what: &str, found: u8) -> Stop {
+    syntax(at, format!("{what}, found {}", describe_byte(found)))
 }
 
 /// A byte, described for an error message.
@@ -231,19 +240,13 @@ fn skip_literal(buf: &[u8], i: usize, word: &'static [u8]) -> Result<usize, Stop
 fn key_colon(buf: &[u8], i: usize, opts: ScanOptions) -> Result<((usize, usize), bool, usize), Stop> {
     let i = skip_ws(buf, i, opts)?;
     if buf[i] != b'"' {
-        return Err(syntax(
-            i,
-            format!("expected a key string, found {}", describe_byte(buf[i])),
-        ));
+        return Err(unexpected(i, "expected a key string", buf[i]));
     }
     let (after, escaped) = skip_string(buf, i)?;
     let key = (i + 1, after - 1);
     let c = skip_ws(buf, after, opts)?;
     if buf[c] != b':' {
-        return Err(syntax(
-            c,
-            format!("expected ':' after a key, found {}", describe_byte(buf[c])),
-        ));
+        return Err(unexpected(c, "expected ':' after a key", buf[c]));
     }
     let v = skip_ws(buf, c + 1, opts)?;
     Ok((key, escaped, v))
@@ -284,10 +287,7 @@ pub(crate) fn skip_value(buf: &[u8], i: usize, opts: ScanOptions) -> Result<usiz
             b'f' => i = skip_literal(buf, i, b"false")?,
             b'n' => i = skip_literal(buf, i, b"null")?,
             other => {
-                return Err(syntax(
-                    i,
-                    format!("expected a JSON value, found {}", describe_byte(other)),
-                ))
+                return Err(unexpected(i, "expected a JSON value", other))
             }
         }
         // After a value: close containers or move on to the next element.
@@ -317,16 +317,10 @@ pub(crate) fn skip_value(buf: &[u8], i: usize, opts: ScanOptions) -> Result<usiz
                     i += 1;
                 }
                 other if in_object => {
-                    return Err(syntax(
-                        i,
-                        format!("expected ',' or '}}', found {}", describe_byte(other)),
-                    ));
+                    return Err(unexpected(i, "expected ',' or '}'", other));
                 }
                 other => {
-                    return Err(syntax(
-                        i,
-                        format!("expected ',' or ']', found {}", describe_byte(other)),
-                    ))
+                    return Err(unexpected(i, "expected ',' or ']'", other))
                 }
             }
         }
@@ -370,8 +364,9 @@ pub(crate) enum ObjectScan {
 }
 
 /// Scans an object whose `{` is at `i`, calling `on_member` for each member with
-/// the member and the value's span once skipped (`None` before skipping, when the
-/// callback may stop the scan).
+/// the member and the value's span once skipped. A member whose value is an object
+/// or an array is also offered before skipping (with `None`), when the callback may
+/// stop the scan or scan the value itself; other values are skipped straight away.
 #[inline]
 pub(crate) fn scan_object<F>(buf: &[u8], i: usize, opts: ScanOptions, mut on_member: F) -> Result<ObjectScan, Stop>
 where
@@ -389,7 +384,12 @@ where
             value_start,
             value_escaped: false,
         };
-        let value_end = match on_member(&member, None) {
+        let before = if matches!(buf[value_start], b'{' | b'[') {
+            on_member(&member, None)
+        } else {
+            MemberAction::Skip
+        };
+        let value_end = match before {
             MemberAction::Stop => return Ok(ObjectScan::Stopped(value_start)),
             MemberAction::SkipTo(end) => end,
             MemberAction::Skip => {
@@ -410,10 +410,7 @@ where
             b',' => i += 1,
             b'}' => return Ok(ObjectScan::End(i + 1)),
             other => {
-                return Err(syntax(
-                    i,
-                    format!("expected ',' or '}}', found {}", describe_byte(other)),
-                ))
+                return Err(unexpected(i, "expected ',' or '}'", other))
             }
         }
     }
@@ -431,10 +428,7 @@ pub(crate) fn skip_object_rest(buf: &[u8], mut i: usize, opts: ScanOptions) -> R
                 i = skip_value(buf, v, ScanOptions { at_eof: false, ..opts })?;
             }
             other => {
-                return Err(syntax(
-                    i,
-                    format!("expected ',' or '}}', found {}", describe_byte(other)),
-                ))
+                return Err(unexpected(i, "expected ',' or '}'", other))
             }
         }
     }
@@ -448,10 +442,7 @@ pub(crate) fn next_element(buf: &[u8], i: usize, first: bool, opts: ScanOptions)
         b']' => Ok((i + 1, false)),
         _ if first => Ok((i, true)),
         b',' => Ok((skip_ws(buf, i + 1, opts)?, true)),
-        other => Err(syntax(
-            i,
-            format!("expected ',' or ']', found {}", describe_byte(other)),
-        )),
+        other => Err(unexpected(i, "expected ',' or ']'", other)),
     }
 }
 

@@ -104,7 +104,7 @@ pub struct Record<'a> {
     /// How the record was delivered.
     pub shape: InputShape,
     /// Where the head values are, when the reader found them while scanning.
-    pub(crate) head: Option<crate::head::HeadSpans>,
+    pub(crate) head: Option<&'a crate::head::HeadSpans>,
 }
 
 impl<'a> Record<'a> {
@@ -305,16 +305,14 @@ enum RecordBytes {
 }
 
 /// One step of the reader.
-// The record's head spans (with its key table) move once per record: boxing them
-// would cost an allocation per record instead.
-#[allow(clippy::large_enum_variant)]
 enum Step {
     Record {
         bytes: RecordBytes,
         index: u64,
         byte_offset: u64,
         shape: InputShape,
-        head: Option<crate::head::HeadSpans>,
+        /// Whether the reader's `head` holds this record's head spans.
+        has_head: bool,
     },
     Error(ReadError),
     Continue,
@@ -347,6 +345,9 @@ pub struct RecordReader<'r> {
     records: u64,
     started: bool,
     pending: Option<ReadError>,
+    /// The head spans of the record being delivered (filled in place while
+    /// scanning, lent to the [`Record`]).
+    head: crate::head::HeadSpans,
 }
 
 impl<'r> RecordReader<'r> {
@@ -396,6 +397,30 @@ impl<'r> RecordReader<'r> {
             records: 0,
             started: false,
             pending: None,
+            head: crate::head::HeadSpans::default(),
+        }
+    }
+
+    /// A reader over an input already decoded whole into memory (plain JSON, never
+    /// gzip): `bytes` becomes the scan buffer records are sliced from.
+    fn from_decoded(name: impl Into<String>, bytes: Vec<u8>) -> RecordReader<'static> {
+        let compressed = Arc::new(AtomicU64::new(bytes.len() as u64));
+        let source: Box<dyn Read> = Box::new(io::empty());
+        RecordReader {
+            name: name.into(),
+            scanner: Scanner::from_bytes(source, bytes),
+            compressed,
+            gzip: false,
+            state: State::TopLevel,
+            scratch: Vec::new(),
+            next_index: 0,
+            top_values: 0,
+            line_mode: false,
+            shape: None,
+            records: 0,
+            started: false,
+            pending: None,
+            head: crate::head::HeadSpans::default(),
         }
     }
 
@@ -448,7 +473,7 @@ impl<'r> RecordReader<'r> {
                     index,
                     byte_offset,
                     shape,
-                    head,
+                    has_head,
                 } => {
                     self.records += 1;
                     if self.shape.is_none() {
@@ -463,7 +488,7 @@ impl<'r> RecordReader<'r> {
                         index,
                         byte_offset,
                         shape,
-                        head,
+                        head: if has_head { Some(&self.head) } else { None },
                     }));
                 }
             }
@@ -647,7 +672,7 @@ impl<'r> RecordReader<'r> {
             }
             b'{' => {
                 let index = self.next_index;
-                match self.scanner.scan_object(true) {
+                match self.scanner.scan_object(true, &mut self.head) {
                     Ok(ObjectEnd::Container(key)) => {
                         self.scanner.pos += 1;
                         if self.shape.is_none() {
@@ -798,7 +823,7 @@ impl<'r> RecordReader<'r> {
                     index,
                     byte_offset,
                     shape: shape_of_container,
-                    head: None,
+                    has_head: false,
                 },
                 Err(message) => Step::Error(self.error(
                     ErrorLocation::Record { index, byte_offset },
@@ -823,8 +848,8 @@ impl<'r> RecordReader<'r> {
         }
         if container == Container::Keyed(ContainerKey::Records) {
             // Inside `Records` every object is a record: no need to look at its keys.
-            return match self.scanner.scan_record() {
-                Ok(head) => {
+            return match self.scanner.scan_record(&mut self.head) {
+                Ok(()) => {
                     let start = self.scanner.mark;
                     let end = self.scanner.pos;
                     Step::Record {
@@ -832,7 +857,7 @@ impl<'r> RecordReader<'r> {
                         index,
                         byte_offset,
                         shape: shape_of_container,
-                        head: Some(head),
+                        has_head: true,
                     }
                 }
                 Err(e) => {
@@ -842,7 +867,7 @@ impl<'r> RecordReader<'r> {
                 }
             };
         }
-        match self.scanner.scan_object(false) {
+        match self.scanner.scan_object(false, &mut self.head) {
             Ok(ObjectEnd::Complete(summary)) => {
                 let start = self.scanner.mark;
                 let end = self.scanner.pos;
@@ -913,7 +938,7 @@ impl<'r> RecordReader<'r> {
                 index,
                 byte_offset,
                 shape,
-                head: Some(summary.head),
+                has_head: true,
             };
         }
         if let (Some(detail_type), Some(detail)) = (summary.detail_type, summary.detail) {
@@ -925,7 +950,7 @@ impl<'r> RecordReader<'r> {
                     index,
                     byte_offset,
                     shape: InputShape::EventBridge,
-                    head: None,
+                    has_head: false,
                 };
             }
             return Step::Error(self.error(
@@ -947,7 +972,7 @@ impl<'r> RecordReader<'r> {
                     index,
                     byte_offset,
                     shape: InputShape::LookupEvents,
-                    head: None,
+                    has_head: false,
                 },
                 Err(message) => Step::Error(self.error(location, ReadErrorKind::InvalidJson, message)),
             };
@@ -1017,7 +1042,23 @@ fn kind_of(first: u8) -> &'static str {
 /// Reads every record of `input` into `sink` (which may stop early by returning
 /// `ControlFlow::Break`). `name` is used in the report and errors.
 pub fn read_stream(name: &str, input: impl Read, sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>) -> FileReport {
-    let mut reader = RecordReader::new(name, input);
+    read_all(name, &mut RecordReader::new(name, input), sink)
+}
+
+/// Reads every record of an input decoded whole into memory (`bytes`, plain JSON)
+/// into `sink`, slicing records straight out of `bytes`; gives `bytes` back for reuse.
+fn read_decoded(
+    name: &str,
+    bytes: Vec<u8>,
+    sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>,
+) -> (FileReport, Vec<u8>) {
+    let mut reader = RecordReader::from_decoded(name, bytes);
+    let report = read_all(name, &mut reader, sink);
+    (report, reader.scanner.into_buffer())
+}
+
+/// Drains `reader` into `sink` and reports.
+fn read_all(name: &str, reader: &mut RecordReader<'_>, sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>) -> FileReport {
     let mut errors = Vec::new();
     while let Some(item) = reader.next_record() {
         match item {
@@ -1093,18 +1134,72 @@ pub fn read_file(file: &InputFile, sink: &mut dyn FnMut(Record<'_>) -> ControlFl
         ));
         return report;
     }
-    if let Some(decoded) = gunzip_whole(&compressed) {
-        let mut report = read_stream(&name, &decoded[..], sink);
-        report.bytes_read = compressed.len() as u64;
-        return report;
+    let mut state = WholeFileState::take();
+    let report = match gunzip_whole(&compressed, &mut state) {
+        // Decoded data that is itself gzip goes through the streaming reader, which
+        // unwraps it again.
+        Some(decoded) if !is_gzip(&decoded) && decoded.len() < scanner::MAX_VALUE => {
+            let (mut report, buffer) = read_decoded(&name, decoded, sink);
+            report.bytes_read = compressed.len() as u64;
+            state.spare = buffer;
+            report
+        }
+        Some(decoded) => {
+            let mut report = read_stream(&name, &decoded[..], sink);
+            report.bytes_read = compressed.len() as u64;
+            state.spare = decoded;
+            report
+        }
+        // A plain file: its bytes are the buffer records are sliced from.
+        None if !is_gzip(&compressed) && compressed.len() < scanner::MAX_VALUE => {
+            read_decoded(&name, compressed, sink).0
+        }
+        None => read_stream(&name, &compressed[..], sink),
+    };
+    state.put_back();
+    report
+}
+
+/// Whether `bytes` start with the gzip magic.
+fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// What [`read_file`] keeps between files on one thread: the libdeflate
+/// decompressor (its tables cost more to set up than a small file costs to decode)
+/// and the last decoded buffer (reused without zeroing it again).
+#[derive(Default)]
+struct WholeFileState {
+    decompressor: Option<libdeflater::Decompressor>,
+    spare: Vec<u8>,
+}
+
+/// Spare buffers larger than this are freed rather than kept for the next file.
+const SPARE_BUFFER_MAX: usize = 8 * 1024 * 1024;
+
+thread_local! {
+    static WHOLE_FILE_STATE: std::cell::Cell<Option<Box<WholeFileState>>> = const { std::cell::Cell::new(None) };
+}
+
+impl WholeFileState {
+    /// This thread's state (a fresh one if a caller up the stack holds it).
+    fn take() -> Box<WholeFileState> {
+        WHOLE_FILE_STATE.with(|cell| cell.take()).unwrap_or_default()
     }
-    read_stream(&name, &compressed[..], sink)
+
+    /// Keeps the state for this thread's next file.
+    fn put_back(mut self: Box<Self>) {
+        if self.spare.capacity() > SPARE_BUFFER_MAX {
+            self.spare = Vec::new();
+        }
+        WHOLE_FILE_STATE.with(|cell| cell.set(Some(self)));
+    }
 }
 
 /// Decompresses a whole single-member gzip file with libdeflate, when it is one and
 /// its size and CRC check out; `None` otherwise (the caller then streams it).
-fn gunzip_whole(compressed: &[u8]) -> Option<Vec<u8>> {
-    if compressed.len() < 18 || compressed[..2] != [0x1f, 0x8b] {
+fn gunzip_whole(compressed: &[u8], state: &mut WholeFileState) -> Option<Vec<u8>> {
+    if compressed.len() < 18 || !is_gzip(compressed) {
         return None;
     }
     let trailer = &compressed[compressed.len() - 8..];
@@ -1118,11 +1213,17 @@ fn gunzip_whole(compressed: &[u8]) -> Option<Vec<u8>> {
     if may_hold_several_members(compressed) {
         return None;
     }
-    let mut out = vec![0u8; size];
-    let n = libdeflater::Decompressor::new()
-        .gzip_decompress(compressed, &mut out)
-        .ok()?;
-    (n == size && libdeflater::crc32(&out) == crc).then_some(out)
+    // Only bytes never used before get zeroed; libdeflate overwrites the rest.
+    let mut out = std::mem::take(&mut state.spare);
+    out.resize(size, 0);
+    let decompressor = state.decompressor.get_or_insert_with(libdeflater::Decompressor::new);
+    let decoded = decompressor.gzip_decompress(compressed, &mut out);
+    if decoded.is_ok_and(|n| n == size) && libdeflater::crc32(&out) == crc {
+        Some(out)
+    } else {
+        state.spare = out;
+        None
+    }
 }
 
 /// Whether something that looks like another gzip member header appears after the
@@ -1207,12 +1308,83 @@ fn discover_path(path: &Path, files: &mut Vec<InputFile>, errors: &mut Vec<ReadE
     let mut children = Vec::new();
     for entry in entries {
         match entry {
-            Ok(entry) => children.push(entry.path()),
+            Ok(entry) => children.push((entry.file_name(), entry.path())),
             Err(e) => errors.push(io_error_for(path, &e)),
         }
     }
-    children.sort();
-    for child in children {
+    // All children share `path` as parent, so ordering them by name orders their
+    // paths (and costs far less than comparing paths component by component).
+    children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (_, child) in children {
         discover_path(&child, files, errors, visited);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Everything a read delivers, in order: records (bytes, index, offset, shape)
+    /// and errors, then the report's counts.
+    fn transcript(read: impl FnOnce(&mut dyn FnMut(Record<'_>) -> ControlFlow<()>) -> FileReport) -> Vec<String> {
+        let mut out = Vec::new();
+        let report = read(&mut |r| {
+            let head = r.event().map(|e| format!("{:?}/{:?}", e.event_name(), e.user_name()));
+            out.push(format!(
+                "{} {} {:?} {} {:?}",
+                r.index,
+                r.byte_offset,
+                r.shape,
+                String::from_utf8_lossy(r.bytes),
+                head
+            ));
+            ControlFlow::Continue(())
+        });
+        out.extend(report.errors.iter().map(|e| format!("{:?} {e}", e.location)));
+        out.push(format!("{} {} {:?}", report.records, report.bytes_decoded, report.shape));
+        out
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(bytes).expect("in memory");
+        enc.finish().expect("in memory")
+    }
+
+    #[test]
+    fn whole_file_reads_match_streamed_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big: String = (0..300)
+            .map(|i| format!(r#"{{"eventName":"Big{i}","userIdentity":{{"type":"IAMUser","userName":"u\"{i}"}}}}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let inputs: Vec<(&str, Vec<u8>)> = vec![
+            ("big.json", format!(r#"{{"Records":[{big}]}}"#).into_bytes()),
+            // Damage in the middle: records before it are delivered, then the error.
+            ("damaged.json", br#"{"Records":[{"eventName":"A"},{"eventName":"B" "x":1},{"eventName":"C"}]}"#.to_vec()),
+            ("lines.jsonl", b"{\"eventName\":\"L1\"}\n{\"eventName\":\n{\"eventName\":\"L3\"}\n".to_vec()),
+            ("cut.json", br#"{"Records":[{"eventName":"A"},{"eventName":"B"#.to_vec()),
+            ("empty.json", Vec::new()),
+            ("small.json", br#"{"eventName":"S"}"#.to_vec()),
+        ];
+        // Each input plain and gzip-compressed, read in this order on one thread, so
+        // the reused decompression buffer goes from large to small inputs too.
+        for (name, plain) in &inputs {
+            for compressed in [false, true] {
+                let bytes = if compressed { gzip(plain) } else { plain.clone() };
+                let path = dir.path().join(if compressed { format!("{name}.gz") } else { name.to_string() });
+                fs::write(&path, &bytes).expect("write");
+                let file = InputFile {
+                    len: bytes.len() as u64,
+                    path,
+                };
+                let display = file.display_name();
+                let whole = transcript(|sink| read_file(&file, sink));
+                let streamed = transcript(|sink| read_stream(&display, &bytes[..], sink));
+                assert_eq!(whole, streamed, "{name} (gzip: {compressed})");
+                assert!(whole.len() > 1, "{name}: {whole:?}");
+            }
+        }
     }
 }

@@ -58,8 +58,6 @@ pub(crate) struct ObjectSummary {
     pub message: Option<(usize, usize)>,
     /// `s3ObjectKey` value (CloudTrail S3 notification).
     pub s3_object_key: Option<(usize, usize)>,
-    /// Where the head values are, should the object be a record.
-    pub head: HeadSpans,
 }
 
 /// The arrays that hold records inside a top-level object.
@@ -121,6 +119,23 @@ impl<R: Read> Scanner<R> {
             lines_before_base: 0,
             newline_is_error: false,
         }
+    }
+
+    /// A scanner over input already decoded whole into memory: `bytes` becomes the
+    /// buffer records are sliced from (no copy, no zeroing) and `src` is never read.
+    pub fn from_bytes(src: R, bytes: Vec<u8>) -> Self {
+        let end = bytes.len();
+        Scanner {
+            buf: bytes,
+            end,
+            eof: true,
+            ..Scanner::new(src)
+        }
+    }
+
+    /// Gives the buffer back (to reuse its allocation).
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 
     /// The bytes `buf[start..end]`.
@@ -316,15 +331,16 @@ impl<R: Read> Scanner<R> {
     }
 
     /// Scans an object whose `{` is at `pos`, noting its interesting keys (spans
-    /// relative to `mark`). With `find_container`, stops on the first `Records` /
+    /// relative to `mark`) and, should it be a record, where its head values are
+    /// (into `head`). With `find_container`, stops on the first `Records` /
     /// `Events` / `QueryResultRows` key whose value is an array.
-    pub fn scan_object(&mut self, find_container: bool) -> Result<ObjectEnd, ScanError> {
+    pub fn scan_object(&mut self, find_container: bool, head: &mut HeadSpans) -> Result<ObjectEnd, ScanError> {
         let mut summary = ObjectSummary::default();
         let mut container = None;
         let result = self.run(|buf, pos, mark, opts| {
             summary = ObjectSummary::default();
             container = None;
-            let mut collector = HeadCollector::new(pos, opts);
+            let mut collector = HeadCollector::new(pos, opts, head);
             let note =
                 |summary: &mut ObjectSummary, key: &[u8], key_span: (usize, usize), (start, end): (usize, usize)| {
                     summary.keys += 1;
@@ -391,7 +407,6 @@ impl<R: Read> Scanner<R> {
             if let Some(e) = collector.nested_error.take() {
                 return Err(e);
             }
-            summary.head = collector.spans;
             scanned
         })?;
         match result {
@@ -412,11 +427,12 @@ impl<R: Read> Scanner<R> {
         }
     }
 
-    /// Scans a record object at `pos`, locating its head values (relative to `pos`).
-    pub fn scan_record(&mut self) -> Result<HeadSpans, ScanError> {
-        let (spans, end) = self.run(|buf, pos, _, opts| head::scan_record(buf, pos, opts))?;
+    /// Scans a record object at `pos`, locating its head values (relative to `pos`)
+    /// into `head`.
+    pub fn scan_record(&mut self, head: &mut HeadSpans) -> Result<(), ScanError> {
+        let end = self.run(|buf, pos, _, opts| head::scan_record(buf, pos, opts, head))?;
         self.pos = end;
-        Ok(spans)
+        Ok(())
     }
 
     /// After a container array: skips the rest of its object (`, "key": value ... }`).
