@@ -15,8 +15,9 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 # PySpark (local mode, the machine's Java) runs the generated Spark SQL on exported Parquet;
 # DuckDB's Python package reads the Parquet back as a second engine.
-if ! python3 -c 'import pyspark, duckdb' >/dev/null 2>&1; then
-    python3 -m pip install --quiet --disable-pip-version-check 'pyspark>=3.5,<5' 'duckdb>=1.1'
+# sqlglot checks that the generated Athena (Trino) SQL parses.
+if ! python3 -c 'import pyspark, duckdb, sqlglot' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check 'pyspark>=4.0,<5' 'duckdb>=1.1' 'sqlglot>=25'
 fi
 # Headless Chromium renders the HTML incident report in its test.
 if ! command -v chromium >/dev/null 2>&1; then

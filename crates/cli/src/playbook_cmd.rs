@@ -46,6 +46,9 @@ pub enum PlaybookCommand {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Run a playbook over a case, step by step; resumes where an earlier run stopped.
+    #[cfg(feature = "investigate")]
+    Run(crate::playbook_run::RunArgs),
     /// Check playbooks (files or ids; all loaded ones when none is given): errors with
     /// line numbers; exit 1 when any playbook has errors.
     Lint {
@@ -64,7 +67,7 @@ pub enum PlaybookCommand {
     },
 }
 
-fn load_library(source: &PlaybookSourceArgs) -> anyhow::Result<Library> {
+pub fn load_library(source: &PlaybookSourceArgs) -> anyhow::Result<Library> {
     for path in &source.playbooks {
         if !path.exists() {
             anyhow::bail!("playbooks path {} does not exist", path.display());
@@ -99,6 +102,19 @@ fn find(library: &Library, spec: &str) -> Result<LoadedPlaybook, Issue> {
         });
     }
     load_file(path, &Limits::default())
+}
+
+/// The playbook to run: by id or file, refused when lint finds errors in it.
+pub fn find_playbook(library: &Library, spec: &str, catalogue: &Catalogue) -> anyhow::Result<LoadedPlaybook> {
+    let loaded = find(library, spec).map_err(|issue| anyhow::anyhow!("{}", for_terminal(&issue.to_string())))?;
+    let issues = lint(&loaded, catalogue);
+    if has_errors(&issues) {
+        for issue in &issues {
+            eprintln!("firebreak: {}", for_terminal(&issue.to_string()));
+        }
+        anyhow::bail!("playbook {spec} has errors (see `firebreak playbook lint {spec}`)");
+    }
+    Ok(loaded)
 }
 
 fn kinds_text(loaded: &LoadedPlaybook) -> String {
@@ -183,6 +199,8 @@ pub fn run(cmd: PlaybookCommand) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        #[cfg(feature = "investigate")]
+        PlaybookCommand::Run(_) => anyhow::bail!("internal error: `playbook run` is dispatched by main"),
         PlaybookCommand::Lint {
             targets,
             source,

@@ -25,8 +25,8 @@ pub struct GlobalAwsArgs {
     /// External ID for `--role-arn`.
     #[arg(long, global = true)]
     pub external_id: Option<String>,
-    /// Case (name or folder) that records every applied step.
-    #[arg(long, global = true)]
+    /// Case (name or folder) that records every applied step (the global `--case`).
+    #[arg(skip)]
     pub case: Option<String>,
     /// Endpoint override for every AWS client (a local moto server in tests).
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", hide = true)]

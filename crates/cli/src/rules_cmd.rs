@@ -37,6 +37,26 @@ pub enum RulesCommand {
         #[command(flatten)]
         listing: ListingArgs,
     },
+    /// Compile the single-event rules into SQL over Athena's `cloudtrail` table, for
+    /// Athena (Trino), Spark SQL or DuckDB; rules that cannot be expressed are listed
+    /// with the reason.
+    Sql {
+        /// The SQL dialect: athena, spark or duckdb.
+        #[arg(long, default_value = "athena")]
+        dialect: String,
+        /// The table name to query.
+        #[arg(long, default_value = "cloudtrail")]
+        table: String,
+        /// Print one query returning (rule_id, eventid) for every match of every rule,
+        /// instead of one commented query per rule.
+        #[arg(long)]
+        matches_query: bool,
+        #[command(flatten)]
+        source: RuleSourceArgs,
+        /// Write to this file instead of standard output.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Loads the rules the arguments name; returns the compiled set and the per-rule report.
@@ -87,6 +107,28 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<i32> {
                 })
                 .collect();
             write_rows(&listing, &["id", "title", "level", "author", "kind", "source"], &rows)?;
+            Ok(0)
+        }
+        RulesCommand::Sql { dialect, table, matches_query, source, output } => {
+            let dialect: firebreak_detect::SqlDialect =
+                dialect.parse().map_err(|e| anyhow::anyhow!("--dialect: {e}"))?;
+            let (set, _) = load_rules_with_report(&source)?;
+            let (compiled, skipped) = firebreak_detect::compile_rules(&set, dialect);
+            let text = if matches_query {
+                firebreak_detect::matches_query(&compiled, &table)
+            } else {
+                firebreak_detect::render_script(&compiled, &skipped, dialect, &table)
+            };
+            match output {
+                Some(path) => std::fs::write(&path, text.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(text.as_bytes())?;
+                    out.flush()?;
+                }
+            }
+            eprintln!("{} rule(s) compiled to {} SQL, {} skipped", compiled.len(), dialect.as_str(), skipped.len());
             Ok(0)
         }
         RulesCommand::Check { source, listing } => {

@@ -179,8 +179,10 @@ impl<'a> Matcher<'a> {
 /// Scans every input with `rules` and hands each finding to `writer`, in input order
 /// (inputs in the order they were found, records in file order), then the correlation
 /// findings. Memory stays bounded: findings are written as they come.
+#[allow(clippy::too_many_arguments)]
 pub fn scan_inputs<W: Write + Send>(
     inputs: &[PathBuf],
+    objects: Option<crossbeam_channel::Receiver<NamedObject>>,
     rules: &RuleSet,
     threads: usize,
     keep_raw: bool,
@@ -264,10 +266,13 @@ pub fn scan_inputs<W: Write + Send>(
         let base = seq;
         let next = AtomicUsize::new(0);
         let pool: Mutex<Vec<WorkerOutput>> = Mutex::new(Vec::new());
+        // Objects (from S3) come after the files, numbered in the order they are taken.
+        let object_queue = objects.map(|rx| Mutex::new((rx, base + small.len() as u64)));
+        let workers = if object_queue.is_some() { threads } else { threads.min(small.len().max(1)) };
         std::thread::scope(|inner| {
-            for _ in 0..threads.min(small.len().max(1)) {
+            for _ in 0..workers {
                 let tx = tx.clone();
-                let (next, pool, small, ctx) = (&next, &pool, &small, &ctx);
+                let (next, pool, small, ctx, object_queue) = (&next, &pool, &small, &ctx, &object_queue);
                 inner.spawn(move || {
                     let mut matcher = Matcher::new(ctx);
                     loop {
@@ -279,6 +284,26 @@ pub fn scan_inputs<W: Write + Send>(
                         }
                         matcher.out.reports.push(report);
                         let _ = tx.send((base + i as u64, std::mem::take(&mut matcher.findings)));
+                    }
+                    while let Some(queue) = object_queue {
+                        let taken = match queue.lock() {
+                            Ok(mut guard) => match guard.0.recv() {
+                                Ok(object) => {
+                                    let seq = guard.1;
+                                    guard.1 += 1;
+                                    Some((seq, object))
+                                }
+                                Err(_) => None,
+                            },
+                            Err(_) => None,
+                        };
+                        let Some((seq, (name, bytes))) = taken else { break };
+                        let report = scan_object(&name, &bytes, &mut matcher);
+                        if let Some(pb) = progress {
+                            pb.inc(bytes.len() as u64);
+                        }
+                        matcher.out.reports.push(report);
+                        let _ = tx.send((seq, std::mem::take(&mut matcher.findings)));
                     }
                     if let Ok(mut all) = pool.lock() {
                         all.push(matcher.out);
@@ -334,6 +359,20 @@ fn scan_one(file: &InputFile, matcher: &mut Matcher<'_>) -> FileReport {
     } else {
         read_file(file, &mut sink)
     }
+}
+
+/// An object read from S3: its `s3://bucket/key` name and its bytes.
+pub type NamedObject = (String, Vec<u8>);
+
+fn scan_object(name: &str, bytes: &[u8], matcher: &mut Matcher<'_>) -> FileReport {
+    let mut sink = |record: Record<'_>| {
+        match record.event() {
+            Ok(event) => matcher.event(name, record.index, record.bytes, &event),
+            Err(err) => matcher.out.parse_errors.push(ReadError::for_record(name, &record, &err)),
+        }
+        ControlFlow::Continue(())
+    };
+    read_stream(name, bytes, &mut sink)
 }
 
 /// A batch of records copied out of the reader: their bytes end to end, with each
@@ -463,7 +502,7 @@ fn correlation_findings(
 }
 
 /// Runs `firebreak scan`; the exit code is 1 when any input was damaged.
-pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
+pub fn run(args: ScanArgs, aws: &crate::AwsArgs) -> anyhow::Result<i32> {
     let format: OutputFormat = args.listing.format.parse().map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     let rules = load_rules(&args.rules, !args.quiet)?;
@@ -482,8 +521,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let table = TableOptions { color: args.listing.color(), max_rows_per_rule: args.max_rows };
     let writer = FindingWriter::new(format, args.listing.open()?, table).context("writing findings")?;
     let scan_started = Instant::now();
-    let (summary, writer) =
-        scan_inputs(&args.inputs, &rules, threads, format.needs_raw_event(), args.min_level, progress.as_ref(), writer);
+    let (urls, paths): (Vec<PathBuf>, Vec<PathBuf>) =
+        args.inputs.iter().cloned().partition(|p| p.to_str().is_some_and(|s| s.starts_with("s3://")));
+    let keep_raw = format.needs_raw_event();
+    let (summary, writer) = if urls.is_empty() {
+        let _ = aws;
+        scan_inputs(&paths, None, &rules, threads, keep_raw, args.min_level, progress.as_ref(), writer)
+    } else {
+        scan_with_s3(&paths, &urls, aws, &rules, threads, keep_raw, args.min_level, progress.as_ref(), writer)?
+    };
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -493,6 +539,54 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         print_summary(&summary, scan_elapsed, started.elapsed());
     }
     Ok(if summary.damaged_inputs > 0 || !summary.errors.is_empty() { 1 } else { 0 })
+}
+
+/// Scans local inputs and S3 prefixes together: the objects are downloaded in parallel
+/// (bounded) while the workers match them.
+#[cfg(feature = "aws")]
+#[allow(clippy::too_many_arguments)]
+fn scan_with_s3<W: Write + Send>(
+    paths: &[PathBuf],
+    urls: &[PathBuf],
+    aws: &crate::AwsArgs,
+    rules: &RuleSet,
+    threads: usize,
+    keep_raw: bool,
+    min_level: Level,
+    progress: Option<&indicatif::ProgressBar>,
+    writer: FindingWriter<W>,
+) -> anyhow::Result<(ScanSummary, Result<FindingWriter<W>, firebreak_findings::OutputError>)> {
+    let texts: Vec<String> = urls.iter().map(|u| u.to_string_lossy().into_owned()).collect();
+    let refs: Vec<&String> = texts.iter().collect();
+    let parsed = crate::s3_input::parse_urls(&refs)?;
+    let session = crate::s3_input::connect(aws)?;
+    let (tx, rx) = crossbeam_channel::bounded::<NamedObject>(threads.max(1) * 2);
+    Ok(std::thread::scope(|scope| {
+        let (session, parsed) = (&session, &parsed);
+        let producer = scope.spawn(move || crate::s3_input::produce(session, parsed, 16, tx));
+        let (mut summary, writer) = scan_inputs(paths, Some(rx), rules, threads, keep_raw, min_level, progress, writer);
+        let problems = producer.join().map(|(_, n)| n).unwrap_or(1);
+        summary.damaged_inputs += problems;
+        (summary, writer)
+    }))
+}
+
+/// Without the AWS SDK, `s3://` inputs are refused.
+#[cfg(not(feature = "aws"))]
+#[allow(clippy::too_many_arguments)]
+fn scan_with_s3<W: Write + Send>(
+    _paths: &[PathBuf],
+    urls: &[PathBuf],
+    _aws: &crate::AwsArgs,
+    _rules: &RuleSet,
+    _threads: usize,
+    _keep_raw: bool,
+    _min_level: Level,
+    _progress: Option<&indicatif::ProgressBar>,
+    _writer: FindingWriter<W>,
+) -> anyhow::Result<(ScanSummary, Result<FindingWriter<W>, firebreak_findings::OutputError>)> {
+    let first = urls.first().map(|u| u.display().to_string()).unwrap_or_default();
+    anyhow::bail!("{first}: this firebreak was built without AWS support (the `aws` feature)")
 }
 
 fn print_summary(summary: &ScanSummary, scan: Duration, total: Duration) {

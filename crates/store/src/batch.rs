@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, ListArray, RecordBatch, StringBuilder, StructArray, TimestampMillisecondBuilder,
+    Array, ArrayRef, ListArray, RecordBatch, StringArray, StringBuilder, StructArray, TimestampMillisecondBuilder,
 };
 use arrow::array::NullBufferBuilder;
 use arrow::buffer::OffsetBuffer;
@@ -20,6 +20,17 @@ use sonic_rs::{JsonType, JsonValueTrait, LazyValue};
 
 use crate::error::{Result, StoreError};
 use crate::schema;
+
+/// Finishes a text column and readies its builder for a batch like this one: the next
+/// batch starts with this one's room (plus a quarter), so appending rarely reallocates
+/// (growing by doubling copied every column several times per batch).
+fn finish_text(builder: &mut StringBuilder) -> StringArray {
+    let array = builder.finish();
+    let rows = array.len();
+    let bytes = array.value_data().len();
+    *builder = StringBuilder::with_capacity(rows + rows / 4, bytes + bytes / 4);
+    array
+}
 
 /// Writes a scalar JSON value as text: strings unescaped, `null` as NULL, anything
 /// else (number, boolean, object, array) as its JSON text.
@@ -131,7 +142,7 @@ impl TextStruct {
     }
 
     fn finish(&mut self) -> Result<StructArray> {
-        let arrays: Vec<ArrayRef> = self.children.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef).collect();
+        let arrays: Vec<ArrayRef> = self.children.iter_mut().map(|c| Arc::new(finish_text(c)) as ArrayRef).collect();
         StructArray::try_new(self.fields.clone(), arrays, self.valid.finish())
             .map_err(|e| StoreError::arrow("building a struct column", e))
     }
@@ -230,17 +241,17 @@ impl IdentityColumn {
             vec![
                 Arc::new(self.attributes.finish()?) as ArrayRef,
                 Arc::new(self.issuer.finish()?),
-                Arc::new(self.source_identity.finish()),
-                Arc::new(self.ec2_role_delivery.finish()),
+                Arc::new(finish_text(&mut self.source_identity)),
+                Arc::new(finish_text(&mut self.ec2_role_delivery)),
             ],
             self.context_valid.finish(),
         )
         .map_err(|e| StoreError::arrow("building useridentity.sessioncontext", e))?;
-        let mut arrays: Vec<ArrayRef> = self.text.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+        let mut arrays: Vec<ArrayRef> = self.text.iter_mut().map(|b| Arc::new(finish_text(b)) as ArrayRef).collect();
         arrays.push(Arc::new(context));
         arrays.push(Arc::new(self.on_behalf_of.finish()?));
-        arrays.push(Arc::new(self.identity_store_arn.finish()));
-        arrays.push(Arc::new(self.credential_id.finish()));
+        arrays.push(Arc::new(finish_text(&mut self.identity_store_arn)));
+        arrays.push(Arc::new(finish_text(&mut self.credential_id)));
         StructArray::try_new(schema::user_identity_fields(), arrays, self.valid.finish())
             .map_err(|e| StoreError::arrow("building useridentity", e))
     }
@@ -471,7 +482,7 @@ impl EventBatchBuilder {
     /// The rows appended so far as a batch of the `cloudtrail` schema; the builder is
     /// empty afterwards.
     pub fn finish(&mut self) -> Result<RecordBatch> {
-        let mut simple = self.simple.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef);
+        let mut simple = self.simple.iter_mut().map(|b| Arc::new(finish_text(b)) as ArrayRef);
         let mut next = || simple.next().ok_or_else(|| StoreError::Thread("column count mismatch".into()));
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(32);
         columns.push(next()?); // eventversion
@@ -487,8 +498,8 @@ impl EventBatchBuilder {
         }
         columns.push(Arc::new(self.tls.finish()?));
         columns.push(Arc::new(self.event_ts.finish()));
-        columns.push(Arc::new(self.raw.finish()));
-        columns.push(Arc::new(self.source.finish()));
+        columns.push(Arc::new(finish_text(&mut self.raw)));
+        columns.push(Arc::new(finish_text(&mut self.source)));
         self.rows = 0;
         self.raw_bytes = 0;
         RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| StoreError::arrow("building an event batch", e))
@@ -603,7 +614,7 @@ impl FindingBatchBuilder {
             .map_err(|e| StoreError::arrow("building findings.tags", e))?;
         columns.push(Arc::new(tags));
         columns.push(Arc::new(self.correlation.finish()));
-        columns.push(Arc::new(self.source.finish()));
+        columns.push(Arc::new(finish_text(&mut self.source)));
         columns.push(Arc::new(self.event_ts.finish()));
         self.rows = 0;
         RecordBatch::try_new(schema, columns).map_err(|e| StoreError::arrow("building a findings batch", e))

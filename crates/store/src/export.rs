@@ -6,9 +6,8 @@
 //! <out>/_findings/part-<n>.parquet
 //! ```
 //!
-//! The files hold every `cloudtrail` column except `raw` and `source` and the two
-//! partition columns (`recipientaccountid`, `awsregion`), whose values are in the
-//! folder names. A missing value (no account, no region, an `eventtime` that does not
+//! The files hold every `cloudtrail` column except `raw` and `source`; the partition
+//! values (`account`, `region`, `day`) are in the folder names. A missing value (no account, no region, an `eventtime` that does not
 //! parse) is written as `__HIVE_DEFAULT_PARTITION__`, which Hive, Athena and Spark read
 //! as NULL. Characters other than `A-Z a-z 0-9 . _ -` in a value are escaped as `%XX`
 //! (Hive's escaping), so a hostile `awsRegion` cannot leave the folder. `<n>` is the
@@ -50,7 +49,10 @@ pub struct ExportReport {
 
 /// The columns of the exported event files.
 pub fn hive_schema() -> SchemaRef {
-    let dropped = [col::RAW, col::SOURCE, col::RECIPIENT_ACCOUNT_ID, col::AWS_REGION];
+    // `recipientaccountid` and `awsregion` stay in the files: queries written for Athena's
+    // CloudTrail table (and the SQL of `rules sql`) use them; the partition columns have
+    // other names (`account`, `region`, `day`), so the two never clash.
+    let dropped = [col::RAW, col::SOURCE];
     let fields: Vec<_> = cloudtrail_schema().fields().iter().filter(|f| !dropped.contains(&f.name().as_str())).cloned().collect();
     Arc::new(Schema::new(fields))
 }

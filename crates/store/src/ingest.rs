@@ -39,7 +39,7 @@ const BATCH_ROWS: usize = 8192;
 /// Raw record bytes per batch sent from a worker to the writer.
 const BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// Default rows per part file.
-pub const DEFAULT_PART_ROWS: usize = 250_000;
+pub const DEFAULT_PART_ROWS: usize = 100_000;
 
 /// What the caller is told after each input.
 #[derive(Debug, Clone, Copy)]

@@ -19,6 +19,9 @@ use crate::schema::col;
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
 
+/// Rows gathered into sorted order at a time while writing a part.
+const SORT_SLICE_ROWS: usize = 8 * 1024;
+
 /// Columns whose values are (nearly) all different: dictionary encoding only costs there.
 const NO_DICTIONARY: [&str; 5] = [col::RAW, col::EVENT_ID, col::REQUEST_ID, col::RESPONSE_ELEMENTS, col::EVENT_TS];
 
@@ -62,7 +65,9 @@ pub fn write_sorted(path: &Path, schema: &SchemaRef, batches: &[RecordBatch], ts
     let mut writer = ArrowWriter::try_new(&file, schema.clone(), Some(writer_properties()))
         .map_err(|e| StoreError::parquet(path, e))?;
     let refs: Vec<&RecordBatch> = batches.iter().collect();
-    for chunk in order.chunks(ROW_GROUP_ROWS) {
+    // Gathered in small slices: the writer still cuts ROW_GROUP_ROWS-row groups, but only
+    // one slice of sorted copies is alive at a time (and its memory is reused).
+    for chunk in order.chunks(SORT_SLICE_ROWS) {
         let indices: Vec<(usize, usize)> = chunk.iter().map(|&(_, b, r)| (b, r)).collect();
         let sorted = arrow::compute::interleave_record_batch(&refs, &indices)
             .map_err(|e| StoreError::arrow(format!("sorting rows for {}", path.display()), e))?;
