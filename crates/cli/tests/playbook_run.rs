@@ -83,12 +83,29 @@ fn simulate(dir: &Path) -> (PathBuf, Vec<Value>) {
         p(&truth),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    gunzip_all(&logs);
     let truth = std::fs::read_to_string(truth)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     (logs, truth)
+}
+
+/// Turns every `.gz` file of the folder into its plain form (so the tests can edit them).
+fn gunzip_all(dir: &Path) {
+    use std::io::Read;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            gunzip_all(&path);
+        } else if path.extension().is_some_and(|e| e == "gz") {
+            let mut text = String::new();
+            flate2::read::MultiGzDecoder::new(std::fs::File::open(&path).unwrap()).read_to_string(&mut text).unwrap();
+            std::fs::write(path.with_extension(""), text).unwrap();
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
 }
 
 /// Replaces text in every log file (the simulated key becomes the one moto issued).
