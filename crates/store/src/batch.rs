@@ -16,9 +16,9 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Fields, SchemaRef};
 use firebreak_events::CloudTrailEvent;
 use firebreak_findings::{Finding, FindingKind};
-use sonic_rs::{JsonType, JsonValueTrait, LazyValue};
 
 use crate::error::{Result, StoreError};
+use crate::rawjson::{for_each_item, for_each_member, members, RawValue};
 use crate::schema;
 
 /// Finishes a text column and readies its builder for a batch like this one: the next
@@ -34,74 +34,53 @@ fn finish_text(builder: &mut StringBuilder) -> StringArray {
 
 /// Writes a scalar JSON value as text: strings unescaped, `null` as NULL, anything
 /// else (number, boolean, object, array) as its JSON text.
-fn append_scalar(builder: &mut StringBuilder, value: Option<&LazyValue<'_>>) {
+fn append_scalar(builder: &mut StringBuilder, value: Option<&RawValue<'_>>) {
     match value {
         None => builder.append_null(),
-        Some(v) => match v.get_type() {
-            JsonType::Null => builder.append_null(),
-            JsonType::String => match v.as_str() {
-                Some(s) => builder.append_value(s),
-                None => builder.append_value(v.as_raw_str()),
-            },
-            _ => builder.append_value(v.as_raw_str()),
+        Some(v) if v.is_null() => builder.append_null(),
+        Some(v) => match v.as_str() {
+            Some(s) => builder.append_value(s),
+            None => builder.append_value(v.text()),
         },
     }
 }
 
 /// Writes a value as its JSON text (`null` and absent as NULL). A string holding a
 /// JSON object or array (CloudTrail Lake exports nest that way) is stored as that JSON.
-fn append_json(builder: &mut StringBuilder, value: Option<&LazyValue<'_>>) {
+fn append_json(builder: &mut StringBuilder, value: Option<&RawValue<'_>>) {
     match value {
-        Some(v) if v.get_type() == JsonType::String => match nested_text(v) {
+        Some(v) if v.is_string() => match nested_text(v) {
             Some(inner) => builder.append_value(inner),
-            None => builder.append_value(v.as_raw_str()),
+            None => builder.append_value(v.text()),
         },
-        Some(v) if v.get_type() != JsonType::Null => builder.append_value(v.as_raw_str()),
+        Some(v) if !v.is_null() => builder.append_value(v.text()),
         _ => builder.append_null(),
     }
 }
 
 /// The JSON text of an object or array value, or of a string whose content is a JSON
 /// object or array (CloudTrail Lake stores nested columns as strings).
-fn nested_text<'a>(value: &LazyValue<'a>) -> Option<Cow<'a, str>> {
-    match value.get_type() {
-        JsonType::Object | JsonType::Array => Some(value.as_raw_cow()),
-        JsonType::String => {
-            let inner = value.as_str()?;
-            let t = inner.trim();
-            if (t.starts_with('{') || t.starts_with('[')) && sonic_rs::from_str::<sonic_rs::Value>(t).is_ok() {
-                Some(Cow::Owned(t.to_string()))
-            } else {
-                None
-            }
-        }
-        _ => None,
+fn nested_text<'a>(value: &RawValue<'a>) -> Option<Cow<'a, str>> {
+    if value.is_object() || value.is_array() {
+        return Some(Cow::Borrowed(value.text()));
+    }
+    let inner = value.as_str()?;
+    let t = inner.trim();
+    if (t.starts_with('{') || t.starts_with('[')) && sonic_rs::from_str::<sonic_rs::Value>(t).is_ok() {
+        Some(Cow::Owned(t.to_string()))
+    } else {
+        None
     }
 }
 
 /// The JSON text of an object (or of a string holding one).
-fn object_text<'a>(value: Option<&LazyValue<'a>>) -> Option<Cow<'a, str>> {
+fn object_text<'a>(value: Option<&RawValue<'a>>) -> Option<Cow<'a, str>> {
     value.and_then(nested_text).filter(|t| t.starts_with('{'))
 }
 
 /// The JSON text of an array (or of a string holding one).
-fn array_text<'a>(value: Option<&LazyValue<'a>>) -> Option<Cow<'a, str>> {
+fn array_text<'a>(value: Option<&RawValue<'a>>) -> Option<Cow<'a, str>> {
     value.and_then(nested_text).filter(|t| t.starts_with('['))
-}
-
-/// Finds the members named in `keys` in a JSON object's text (first occurrence of
-/// each wins); `None` for everything when the text is not an object.
-fn members<'a, const N: usize>(object: &'a str, keys: &[&str; N]) -> [Option<LazyValue<'a>>; N] {
-    let mut out: [Option<LazyValue<'a>>; N] = std::array::from_fn(|_| None);
-    for item in sonic_rs::to_object_iter(object) {
-        let Ok((key, value)) = item else { break };
-        if let Some(i) = keys.iter().position(|k| *k == key.as_ref()) {
-            if out[i].is_none() {
-                out[i] = Some(value);
-            }
-        }
-    }
-    out
 }
 
 /// A struct column whose children are all text.
@@ -125,7 +104,7 @@ impl TextStruct {
     }
 
     /// Appends a present struct; `values` has one entry per child, in order.
-    fn append(&mut self, values: &[Option<LazyValue<'_>>]) {
+    fn append(&mut self, values: &[Option<RawValue<'_>>]) {
         self.valid.append_non_null();
         for (i, c) in self.children.iter_mut().enumerate() {
             append_scalar(c, values.get(i).and_then(Option::as_ref));
@@ -134,7 +113,7 @@ impl TextStruct {
 
     /// Appends the object `value` (its members `keys`, matching the children in order), or
     /// NULL when `value` is absent or not an object.
-    fn append_object<const N: usize>(&mut self, value: Option<&LazyValue<'_>>, keys: &[&str; N]) {
+    fn append_object<const N: usize>(&mut self, value: Option<&RawValue<'_>>, keys: &[&str; N]) {
         match object_text(value) {
             Some(text) => self.append(&members(&text, keys)),
             None => self.append_null(),
@@ -198,7 +177,7 @@ impl IdentityColumn {
         }
     }
 
-    fn append(&mut self, value: Option<&LazyValue<'_>>) {
+    fn append(&mut self, value: Option<&RawValue<'_>>) {
         let text = object_text(value);
         let values = match &text {
             Some(text) => {
@@ -271,25 +250,24 @@ impl ResourcesColumn {
         ResourcesColumn { offsets: vec![0], valid: NullBufferBuilder::new(0), items: TextStruct::new(schema::resource_fields()) }
     }
 
-    fn append(&mut self, value: Option<&LazyValue<'_>>) {
+    fn append(&mut self, value: Option<&RawValue<'_>>) {
         let mut count = 0i32;
         match array_text(value) {
             Some(list) => {
                 self.valid.append_non_null();
-                for item in sonic_rs::to_array_iter(list.as_ref()) {
-                    let Ok(item) = item else { break };
-                    match (item.get_type() == JsonType::Object).then(|| item.as_raw_str()) {
-                        Some(obj) => {
-                            let mut values = members(obj, &["ARN", "accountId", "type", "arn"]);
-                            if values[0].is_none() {
-                                values[0] = values[3].take();
-                            }
-                            self.items.append(&values[..RESOURCE_KEYS.len()]);
+                let items = &mut self.items;
+                for_each_item(list.as_ref(), |item| {
+                    if item.is_object() {
+                        let mut values = members(item.text(), &["ARN", "accountId", "type", "arn"]);
+                        if values[0].is_none() {
+                            values[0] = values[3].take();
                         }
-                        None => self.items.append_null(),
+                        items.append(&values[..RESOURCE_KEYS.len()]);
+                    } else {
+                        items.append_null();
                     }
                     count += 1;
-                }
+                });
             }
             None => self.valid.append_null(),
         }
@@ -437,16 +415,15 @@ impl EventBatchBuilder {
     /// Appends one event; `source` is the input it came from.
     pub fn append(&mut self, event: &CloudTrailEvent<'_>, source: &str) {
         let raw = event.raw_str();
-        let mut slots: [Option<LazyValue<'_>>; SLOTS] = std::array::from_fn(|_| None);
-        for item in sonic_rs::to_object_iter(raw.trim_start()) {
-            // The reader already checked the record; stop at damage rather than guess.
-            let Ok((key, value)) = item else { break };
-            if let Some(i) = slot_of(key.as_ref()) {
+        let mut slots: [Option<RawValue<'_>>; SLOTS] = [None; SLOTS];
+        // The reader already checked the record; the scan stops at damage rather than guess.
+        for_each_member(raw, |key, value| {
+            if let Some(i) = slot_of(key) {
                 if slots[i].is_none() {
                     slots[i] = Some(value);
                 }
             }
-        }
+        });
         for (i, (builder, (_, kind))) in self.simple.iter_mut().zip(SIMPLE.iter()).enumerate() {
             match kind {
                 Kind::Scalar => append_scalar(builder, slots[i].as_ref()),

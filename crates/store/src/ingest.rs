@@ -35,9 +35,9 @@ use crate::schema::{self, col, finding_col};
 use crate::securitylake;
 
 /// Rows per batch sent from a worker to the writer.
-const BATCH_ROWS: usize = 8192;
+const BATCH_ROWS: usize = 4096;
 /// Raw record bytes per batch sent from a worker to the writer.
-const BATCH_BYTES: usize = 16 * 1024 * 1024;
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Default rows per part file.
 pub const DEFAULT_PART_ROWS: usize = 100_000;
 
@@ -189,9 +189,11 @@ impl<I: Iterator<Item = IngestInput>> JobQueue<I> {
     }
 }
 
-/// A batch of events from one input, with what the writer needs to de-duplicate it.
+/// A batch of events (from one or more inputs), with what the writer needs to
+/// de-duplicate it.
 struct Unit {
-    input: usize,
+    /// The inputs its rows came from, in row order: (input, rows).
+    inputs: Vec<(usize, usize)>,
     events: RecordBatch,
     /// One key per row.
     keys: Vec<u128>,
@@ -201,7 +203,7 @@ struct Unit {
     hits: Vec<(u32, CorrelationHit)>,
 }
 
-/// An input is finished (all its units were sent before this).
+/// An input is finished (every unit holding its rows was sent before this).
 struct InputDone {
     input: usize,
     summary: InputSummary,
@@ -251,7 +253,11 @@ struct Worker<'a> {
     hits: Vec<(u32, CorrelationHit)>,
     rule_hits: Vec<RuleIdx>,
     correlation_buf: Vec<CorrelationHit>,
-    input: usize,
+    /// The inputs of the rows in `builder`, in row order: (input, rows).
+    inputs: Vec<(usize, usize)>,
+    /// Inputs read to the end whose last rows are still in `builder`: sent to the writer
+    /// after the unit holding those rows. Many small inputs thus share one unit.
+    finished: Vec<InputDone>,
     parse_errors: Vec<ReadError>,
     stopped: bool,
 }
@@ -279,15 +285,20 @@ impl<'a> Worker<'a> {
             hits: Vec::new(),
             rule_hits: Vec::new(),
             correlation_buf: Vec::new(),
-            input: 0,
+            inputs: Vec::new(),
+            finished: Vec::new(),
             parse_errors: Vec::new(),
             stopped: false,
         }
     }
 
     /// Matches and appends one event.
-    fn event(&mut self, event: &CloudTrailEvent<'_>, source: &str, index: u64) {
+    fn event(&mut self, input: usize, event: &CloudTrailEvent<'_>, source: &str, index: u64) {
         let row = self.builder.len() as u32;
+        match self.inputs.last_mut() {
+            Some((last, rows)) if *last == input => *rows += 1,
+            _ => self.inputs.push((input, 1)),
+        }
         self.rule_hits.clear();
         self.ctx.rules.match_event(event, &mut self.rule_hits);
         for &idx in &self.rule_hits {
@@ -315,9 +326,9 @@ impl<'a> Worker<'a> {
     }
 
     /// Parses one delivered record and handles it.
-    fn record(&mut self, name: &str, source: &str, record: &Record<'_>) -> ControlFlow<()> {
+    fn record(&mut self, input: usize, name: &str, source: &str, record: &Record<'_>) -> ControlFlow<()> {
         match record.event() {
-            Ok(event) => self.event(&event, source, record.index),
+            Ok(event) => self.event(input, &event, source, record.index),
             Err(err) => self.parse_errors.push(ReadError::for_record(name, record, &err)),
         }
         if self.stopped {
@@ -327,15 +338,28 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Sends what was built so far to the writer.
+    /// Sends what was built so far to the writer, then the inputs it finished.
     fn flush(&mut self) {
-        if self.builder.is_empty() || self.stopped {
+        if self.stopped {
             return;
         }
+        if !self.builder.is_empty() {
+            self.send_unit();
+        }
+        for done in std::mem::take(&mut self.finished) {
+            if self.stopped || self.ctx.tx.send(ToWriter::Done(done)).is_err() {
+                self.stopped = true;
+                return;
+            }
+        }
+    }
+
+    /// Sends the rows built so far to the writer.
+    fn send_unit(&mut self) {
         match self.builder.finish() {
             Ok(events) => {
                 let unit = Unit {
-                    input: self.input,
+                    inputs: std::mem::take(&mut self.inputs),
                     keys: batch_keys(&events),
                     events,
                     findings: std::mem::take(&mut self.findings),
@@ -354,14 +378,14 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Reads one input; its rows may wait in the builder for the next inputs' rows (see
+    /// [`Worker::flush`], which the caller runs when there is no input left).
     fn run(&mut self, input: usize, job: Job) {
-        self.input = input;
         self.parse_errors.clear();
         let (summary, (bytes_read, bytes_decoded), mut errors) = match job {
-            Job::File(file) => self.read_input_file(&file),
-            Job::Object { name, bytes } => self.read_object(&name, &bytes),
+            Job::File(file) => self.read_input_file(input, &file),
+            Job::Object { name, bytes } => self.read_object(input, &name, &bytes),
         };
-        self.flush();
         errors.append(&mut self.parse_errors);
         if let Some(progress) = self.ctx.progress {
             progress(&IngestProgress { input: &summary.name, bytes: summary.size, records: summary.records });
@@ -373,16 +397,20 @@ impl<'a> Worker<'a> {
             bytes_decoded,
             errors,
         };
-        if self.ctx.tx.send(ToWriter::Done(done)).is_err() {
-            self.stopped = true;
+        if self.builder.is_empty() {
+            // Every row of it is already sent (or it had none).
+            self.finished.push(done);
+            self.flush();
+        } else {
+            self.finished.push(done);
         }
     }
 
-    fn read_input_file(&mut self, file: &InputFile) -> (InputSummary, (u64, u64), Vec<ReadError>) {
+    fn read_input_file(&mut self, input: usize, file: &InputFile) -> (InputSummary, (u64, u64), Vec<ReadError>) {
         let name = file.display_name();
         if !file.is_stdin() && starts_with_parquet_magic(&file.path) {
             return match File::open(&file.path) {
-                Ok(f) => self.read_security_lake(&name, f, file.len),
+                Ok(f) => self.read_security_lake(input, &name, f, file.len),
                 Err(e) => (
                     InputSummary { name: name.clone(), size: file.len, ..Default::default() },
                     (0, 0),
@@ -390,7 +418,7 @@ impl<'a> Worker<'a> {
                 ),
             };
         }
-        let mut sink = |record: Record<'_>| self.record(&name, &name, &record);
+        let mut sink = |record: Record<'_>| self.record(input, &name, &name, &record);
         let report = read_file(file, &mut sink);
         let summary = InputSummary {
             name: name.clone(),
@@ -402,11 +430,11 @@ impl<'a> Worker<'a> {
         (summary, (report.bytes_read, report.bytes_decoded), report.errors)
     }
 
-    fn read_object(&mut self, name: &str, bytes: &[u8]) -> (InputSummary, (u64, u64), Vec<ReadError>) {
+    fn read_object(&mut self, input: usize, name: &str, bytes: &[u8]) -> (InputSummary, (u64, u64), Vec<ReadError>) {
         if bytes.starts_with(securitylake::PARQUET_MAGIC) {
-            return self.read_security_lake(name, bytes::Bytes::copy_from_slice(bytes), bytes.len() as u64);
+            return self.read_security_lake(input, name, bytes::Bytes::copy_from_slice(bytes), bytes.len() as u64);
         }
-        let mut sink = |record: Record<'_>| self.record(name, name, &record);
+        let mut sink = |record: Record<'_>| self.record(input, name, name, &record);
         let report = read_stream(name, bytes, &mut sink);
         let summary = InputSummary {
             name: name.to_string(),
@@ -420,6 +448,7 @@ impl<'a> Worker<'a> {
 
     fn read_security_lake<R: parquet::file::reader::ChunkReader + 'static>(
         &mut self,
+        input: usize,
         name: &str,
         reader: R,
         size: u64,
@@ -429,7 +458,7 @@ impl<'a> Worker<'a> {
         let mut sink = |index: u64, json: &[u8]| {
             records += 1;
             match CloudTrailEvent::parse(json) {
-                Ok(event) => self.event(&event, &source, index),
+                Ok(event) => self.event(input, &event, &source, index),
                 Err(err) => self.parse_errors.push(ReadError::new(
                     name,
                     ErrorLocation::Record { index, byte_offset: 0 },
@@ -506,7 +535,10 @@ impl<'s> Writer<'s> {
         let mut keep = Vec::with_capacity(rows);
         let mut hits_allowed = Vec::with_capacity(rows);
         let (mut stored, mut dups) = (0u64, 0u64);
+        // The input of each row, from the unit's (input, rows) runs.
+        let mut runs = unit.inputs.iter().flat_map(|&(input, n)| std::iter::repeat_n(input, n));
         for &key in &unit.keys {
+            let input = runs.next().unwrap_or(usize::MAX);
             let (kept, allowed) = match self.seen.get_mut(&key) {
                 None => {
                     self.seen.insert(key, MET_THIS_RUN);
@@ -518,17 +550,17 @@ impl<'s> Writer<'s> {
                 }
                 Some(_) => (false, false),
             };
+            let counts = self.per_input.entry(input).or_default();
             if kept {
                 stored += 1;
+                counts.0 += 1;
             } else {
                 dups += 1;
+                counts.1 += 1;
             }
             keep.push(kept);
             hits_allowed.push(allowed);
         }
-        let counts = self.per_input.entry(unit.input).or_default();
-        counts.0 += stored;
-        counts.1 += dups;
         self.report.events_stored += stored;
         self.report.duplicates_skipped += dups;
         for (row, hit) in unit.hits {
@@ -851,6 +883,7 @@ where
                         let Some((id, job)) = next else { break };
                         worker.run(id, job);
                     }
+                    worker.flush();
                 });
             }
         });

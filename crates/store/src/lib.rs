@@ -24,6 +24,7 @@ pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod parts;
+mod rawjson;
 pub mod schema;
 pub mod securitylake;
 pub mod table;

@@ -138,7 +138,9 @@ fn hive_export_partitions_by_account_region_and_day() {
             assert!(name.starts_with("part-") && name.ends_with(".parquet"), "{name}");
             for batch in parts::read_all(&path).expect("read export file") {
                 assert_eq!(batch.schema(), hive_schema());
-                assert!(batch.column_by_name("raw").is_none() && batch.column_by_name("awsregion").is_none());
+                // `raw` and `source` are dropped; `awsregion` stays (Athena-style queries use it).
+                assert!(batch.column_by_name("raw").is_none() && batch.column_by_name("source").is_none());
+                assert!(batch.column_by_name("awsregion").is_some());
                 let ids = batch.column_by_name("eventid").expect("eventid").as_string::<i32>();
                 if key.contains("region=eu-west-1") {
                     assert!((0..ids.len()).all(|i| ids.value(i).contains("eu-west-1")));
@@ -151,4 +153,57 @@ fn hive_export_partitions_by_account_region_and_day() {
     assert!(!out.join("..").join("etc").exists() || out.join("..").join("etc").read_dir().is_err());
     // A second export into the same (now full) folder is refused.
     assert!(export_hive(&store, &out).is_err());
+}
+
+#[test]
+fn many_small_inputs_share_batches_and_keep_their_own_counts() {
+    // 60 small files: their rows travel to the writer together, yet each input's
+    // stored/duplicate counts and manifest line are its own.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).expect("mkdir");
+    for f in 0..60u32 {
+        // File f holds events f-0..f-4; every third file also repeats an event of file 0.
+        let mut records: Vec<String> = (0..5).map(|i| record(&format!("e{f:02}-{i}"), f * 5 + i, "GetUser")).collect();
+        if f % 3 == 2 {
+            records.push(record("e00-0", 0, "GetUser"));
+        }
+        std::fs::write(input.join(format!("f{f:02}.jsonl")), records.join("\n")).expect("write");
+    }
+    let store = new_case(tmp.path(), "small");
+    let rules = no_rules();
+    for threads in [1, 2] {
+        let report = ingest(&store, vec![IngestInput::Path(input.clone())], &IngestOptions {
+            threads,
+            part_rows: 7,
+            ..IngestOptions::new(&rules)
+        })
+        .expect("ingest");
+        assert_eq!(report.files, 60);
+        assert_eq!(report.events_read, 300 + 20);
+        let first_run = threads == 1;
+        assert_eq!(report.events_stored, if first_run { 300 } else { 0 });
+        assert_eq!(report.duplicates_skipped, if first_run { 20 } else { 320 });
+        let per_input: u64 = report.inputs.iter().map(|i| i.stored + i.duplicates).sum();
+        assert_eq!(per_input, 320);
+        for summary in &report.inputs {
+            assert_eq!(summary.stored + summary.duplicates, summary.records, "{summary:?}");
+            if !first_run {
+                assert_eq!(summary.stored, 0, "{summary:?}");
+            }
+        }
+        if first_run {
+            // Files without a repeat stored all 5 of theirs (only f00 or a repeating file
+            // can hold a duplicate, depending on which worker met e00-0 first).
+            let plain = report.inputs.iter().filter(|i| i.stored == 5 && i.duplicates == 0).count();
+            assert!(plain >= 39, "{plain} inputs stored all their events");
+        }
+    }
+    assert_eq!(stored_ids(&store).len(), 300);
+    // One manifest line per input and run, with counts matching the report's.
+    let lines = manifest(&store);
+    let input_lines: Vec<_> = lines.iter().filter(|l| l["kind"] == "input").collect();
+    assert_eq!(input_lines.len(), 120);
+    let stored: u64 = input_lines.iter().map(|l| l["stored"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(stored, 300);
 }
