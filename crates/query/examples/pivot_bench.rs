@@ -9,7 +9,6 @@
 //! and later runs reuse it. Then each pivot runs a few times and the best and median
 //! wall-clock times are printed.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -155,36 +154,21 @@ fn build(dir: &Path, case_dir: &Path, truth_path: &Path, events: u64) -> Result<
     Ok(())
 }
 
-/// Ingests the corpus (bridge until `firebreak_store::ingest` lands: the store's batch
-/// builder and part writer, one part per corpus file).
+/// Ingests the corpus with the built-in rules.
 fn ingest(store: &CaseStore, corpus: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let schema = firebreak_store::schema::cloudtrail_schema();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".jsonl.gz"))
-        .collect();
-    files.sort();
-    for (n, file) in files.iter().enumerate() {
-        let mut builder = firebreak_store::EventBatchBuilder::new();
-        let reader = BufReader::new(flate2::read::MultiGzDecoder::new(std::fs::File::open(file)?));
-        let source = file.to_string_lossy().into_owned();
-        let mut batches = Vec::new();
-        for line in reader.lines() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let event = firebreak_events::CloudTrailEvent::parse(line.as_bytes())?;
-            builder.append(&event, &source);
-            if builder.len() >= 65_536 {
-                batches.push(builder.finish()?);
-            }
-        }
-        if !builder.is_empty() {
-            batches.push(builder.finish()?);
-        }
-        let path = store.events_dir().join(format!("part-20261122T000000beef-{n:05}.parquet"));
-        firebreak_store::parts::write_sorted(&path, &schema, &batches, "event_ts")?;
-    }
+    let mut loader = firebreak_detect::RuleLoader::new(firebreak_detect::Limits::default());
+    loader.add_builtin();
+    let (rules, _) = loader.finish();
+    let report = firebreak_store::ingest(
+        store,
+        [firebreak_store::IngestInput::Path(corpus.to_path_buf())],
+        &firebreak_store::IngestOptions::new(&rules),
+    )?;
+    println!(
+        "stored {} events in {} parts, {} problems",
+        report.events_stored,
+        report.parts_written,
+        report.errors.len()
+    );
     Ok(())
 }

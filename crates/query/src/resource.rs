@@ -78,6 +78,8 @@ pub const CHANGE_PREFIXES: &[(&str, Change)] = &[
 /// is a modification, a scheduled deletion a deletion.
 pub const CHANGE_EXCEPTIONS: &[(&str, Change)] = &[
     ("ScheduleKeyDeletion", Change::Deleted),
+    ("CreateTags", Change::Modified),
+    ("DeleteTags", Change::Modified),
     ("PutBucketPolicy", Change::Modified),
     ("PutBucketAcl", Change::Modified),
     ("PutBucketPublicAccessBlock", Change::Modified),
@@ -170,6 +172,7 @@ pub const RESOURCE_FIELDS: &[ResourceField] = &[
     field("allocationId", "ec2:elastic-ip"),
     field("flowLogId", "ec2:flow-log"),
     field("launchTemplateId", "ec2:launch-template"),
+    field_of("resourceId", "ec2.amazonaws.com", "ec2:resource"),
     field("trailName", "cloudtrail:trail"),
     field("detectorId", "guardduty:detector"),
     field("configurationRecorderName", "config:recorder"),
@@ -366,6 +369,7 @@ mod tests {
         assert_eq!(classify("ScheduleKeyDeletion"), Some(Change::Deleted));
         assert_eq!(classify("AttachUserPolicy"), Some(Change::Modified));
         assert_eq!(classify("StopLogging"), Some(Change::Modified));
+        assert_eq!(classify("CreateTags"), Some(Change::Modified));
         assert_eq!(classify("GetObject"), None);
         assert_eq!(classify("ListBuckets"), None);
         assert_eq!(classify("Settle"), None);

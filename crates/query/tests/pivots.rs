@@ -139,6 +139,38 @@ fn findings_table_exists_with_its_columns() {
         .sql("SELECT rule_id, level, event_id, tags FROM findings")
         .expect("findings table");
     assert_eq!(table.columns, ["rule_id", "level", "event_id", "tags"]);
+    assert!(!table.is_empty(), "the built-in rules fire on the planted scenarios");
+    // Every event finding points at a stored event (a join across the two tables).
+    let orphans = query()
+        .sql(
+            "SELECT count(*) FROM findings f LEFT JOIN cloudtrail c ON f.event_id = c.eventid \
+             WHERE f.kind = 'event' AND c.eventid IS NULL",
+        )
+        .expect("join");
+    assert_eq!(orphans.rows[0][0].as_deref(), Some("0"));
+}
+
+/// Prints the pivots of the simulated case (`cargo test -- --ignored --nocapture show`).
+#[test]
+#[ignore]
+fn show_pivots() {
+    let case = sim_case();
+    let truth = case.truth("iam-credential-compromise");
+    let q = query();
+    let print = |title: &str, t: &Table| {
+        eprintln!("== {title} ({} rows)\n{:?}", t.len(), t.columns);
+        for r in t.rows.iter().take(40) {
+            eprintln!("{:?}", r);
+        }
+    };
+    print("timeline key", &q.timeline(&TimelineFilter { access_key: Some(truth.access_key_id.clone()), since: Some(ts(&truth.first)), ..Default::default() }).unwrap());
+    print("resources created by the key's principal", &q.resources(&ResourceFilter { change: ChangeFilter::Any, principal: Some(truth.principal_arn.clone()), since: Some(ts(&truth.first)), ..Default::default() }).unwrap());
+    print("anomalies", &firebreak_query::anomalies_to_table(&q.anomalies(&AnomalyOptions { principal: Some(truth.principal_arn.clone()), since: Some(ts(&truth.first)), ..Default::default() }).unwrap()));
+    let all = q.anomalies(&AnomalyOptions::default()).unwrap();
+    print("anomalies, last 24h, all", &firebreak_query::anomalies_to_table(&all));
+    print("summary top 3", &q.summary(&SummaryFilter { top: Some(3), ..Default::default() }).unwrap().to_table());
+    print("resources any", &q.resources(&ResourceFilter::default()).unwrap());
+    print("sql", &q.sql("SELECT useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, resources, event_ts, tlsdetails FROM cloudtrail LIMIT 3").unwrap());
 }
 
 /// Raw records with `userIdentity.accessKeyId == key`, as (eventTime, eventID).

@@ -94,9 +94,10 @@ pub fn build_case(events: u64, days: u32, scenarios: ScenarioSelection, seed: u6
         dir: case_dir.clone(),
     })
     .expect("create case");
-    ingest_into(&store, &corpus);
+    let ingested = ingest_into(&store, &corpus);
     let records = read_records(&corpus);
     assert_eq!(records.len() as u64, report.events);
+    assert_eq!(ingested.events_stored, report.events);
     SimCase {
         _dir: dir,
         case_dir,
@@ -105,43 +106,20 @@ pub fn build_case(events: u64, days: u32, scenarios: ScenarioSelection, seed: u6
     }
 }
 
-/// Ingests the corpus folder into the case.
-fn ingest_into(store: &CaseStore, corpus: &Path) {
-    // Bridge until `firebreak_store::ingest` lands: the store's batch builder and part
-    // writer, one part per corpus file.
-    let schema = firebreak_store::schema::cloudtrail_schema();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus)
-        .expect("list corpus")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.to_string_lossy().ends_with(".jsonl.gz"))
-        .collect();
-    files.sort();
-    for (n, file) in files.iter().enumerate() {
-        let mut builder = firebreak_store::EventBatchBuilder::new();
-        let reader = BufReader::new(flate2::read::MultiGzDecoder::new(
-            std::fs::File::open(file).expect("open part"),
-        ));
-        let source = file.to_string_lossy().into_owned();
-        let mut batches = Vec::new();
-        for line in reader.lines() {
-            let line = line.expect("read line");
-            if line.trim().is_empty() {
-                continue;
-            }
-            let event = firebreak_events::CloudTrailEvent::parse(line.as_bytes()).expect("parse");
-            builder.append(&event, &source);
-            if builder.len() >= 65_536 {
-                batches.push(builder.finish().expect("batch"));
-            }
-        }
-        if !builder.is_empty() {
-            batches.push(builder.finish().expect("batch"));
-        }
-        let path = store
-            .events_dir()
-            .join(format!("part-20261122T000000abcd-{n:05}.parquet"));
-        firebreak_store::parts::write_sorted(&path, &schema, &batches, "event_ts").expect("write part");
-    }
+/// Ingests the corpus folder into the case with the built-in rules (so the
+/// `findings` table has rows too), and checks nothing was lost.
+fn ingest_into(store: &CaseStore, corpus: &Path) -> firebreak_store::IngestReport {
+    let mut loader = firebreak_detect::RuleLoader::new(firebreak_detect::Limits::default());
+    loader.add_builtin();
+    let (rules, _) = loader.finish();
+    let report = firebreak_store::ingest(
+        store,
+        [firebreak_store::IngestInput::Path(corpus.to_path_buf())],
+        &firebreak_store::IngestOptions::new(&rules),
+    )
+    .expect("ingest");
+    assert!(report.errors.is_empty(), "ingest errors: {:?}", report.errors);
+    report
 }
 
 /// The shared case: 30 000 events over 4 days, every scenario planted.
