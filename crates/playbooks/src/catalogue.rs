@@ -182,12 +182,12 @@ pub const QUERIES: &[QuerySpecDef] = &[
         params: &[opt("principal", "limit to a principal"), SINCE, UNTIL],
         one_of: &[],
         columns: &[
-            "principal",
-            "access_key",
-            "sourceipaddress",
-            "eventsource",
-            "eventname",
+            "dimension",
+            "value",
             "count",
+            "errors",
+            "first_seen",
+            "last_seen",
         ],
     },
     QuerySpecDef {
@@ -215,7 +215,7 @@ pub const QUERIES: &[QuerySpecDef] = &[
         summary: "first-seen principals, IPs, user agents, regions and calls",
         params: &[opt("principal", "limit to a principal"), SINCE, UNTIL],
         one_of: &[],
-        columns: &["kind", "value", "first_seen", "principal", "count"],
+        columns: &["kind", "value", "first_seen", "principal", "count", "compared_with"],
     },
     QuerySpecDef {
         name: "sql",

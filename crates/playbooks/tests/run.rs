@@ -914,16 +914,11 @@ fn step_outputs_are_substituted_and_actions_fan_out_per_value() {
         .filter_map(|a| a.params.get("user_name").map(String::as_str))
         .collect();
     assert_eq!(names, ["backdoor", "backdoor2"]);
-    let revoke = &st.step("revoke-other").expect("step").last.actions;
-    assert_eq!(revoke.len(), 1);
-    assert_eq!(
-        revoke[0].params.get("role_name").map(String::as_str),
-        Some("ops-admin")
-    );
-    assert_eq!(
-        revoke[0].params.get("revoke_sessions").map(String::as_str),
-        Some("true")
-    );
+    // Revoking other roles' sessions is a manual step now: its description names the
+    // principals seen from the attacker's IPs.
+    let revoke = st.step("revoke-other").expect("step");
+    assert!(revoke.last.actions.is_empty());
+    assert_eq!(revoke.kind, firebreak_playbooks::StepKind::Manual);
     // The query in recovery reuses the same output.
     let watch = &st.step("watch-key").expect("step").last.queries[0];
     assert_eq!(
@@ -1292,8 +1287,8 @@ fn actions_are_planned_without_apply_applied_with_it_and_refused_when_declined()
     );
     let a = &st.step("deactivate-key").expect("step").last.actions[0];
     assert!(a.applied && a.outcome.is_some());
-    // deactivate, delete-key, 2 users, 2 roles (same two resources), revoke-other.
-    assert_eq!(backend.count("apply"), 7);
+    // deactivate, delete-key, 2 users, 2 roles (same two resources).
+    assert_eq!(backend.count("apply"), 6);
     assert_eq!(backend.count("apply"), backend.count("plan"));
 
     // Interactive with --apply-actions: the operator declines the first, accepts the rest.
@@ -1322,7 +1317,7 @@ fn actions_are_planned_without_apply_applied_with_it_and_refused_when_declined()
         .calls
         .iter()
         .all(|c| !(c.what == "apply" && c.name == "contain access-key")));
-    assert_eq!(operator.confirms_asked, 7);
+    assert_eq!(operator.confirms_asked, 6);
 
     // Interactive without --apply-actions: planned, nobody asked.
     let planned = tempfile::tempdir().expect("tempdir");
