@@ -43,6 +43,7 @@ impl ListingArgs {
     }
 }
 
+#[cfg_attr(not(feature = "investigate"), allow(dead_code))]
 /// Writes a result table (named columns, optional text cells) as a table, JSON lines or
 /// CSV. Cells are log data, so they are neutralised for the terminal (table) and for
 /// spreadsheets (CSV); JSON lines keep them as they are, with `null` for an empty cell.

@@ -105,6 +105,7 @@ fn find(library: &Library, spec: &str) -> Result<LoadedPlaybook, Issue> {
 }
 
 /// The playbook to run: by id or file, refused when lint finds errors in it.
+#[cfg(feature = "investigate")]
 pub fn find_playbook(library: &Library, spec: &str, catalogue: &Catalogue) -> anyhow::Result<LoadedPlaybook> {
     let loaded = find(library, spec).map_err(|issue| anyhow::anyhow!("{}", for_terminal(&issue.to_string())))?;
     let issues = lint(&loaded, catalogue);

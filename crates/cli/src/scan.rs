@@ -14,7 +14,7 @@ use clap::Args;
 use firebreak_detect::{CorrelationHit, Level, RuleIdx, RuleSet};
 use firebreak_events::{read_file, read_stream, CloudTrailEvent, FileReport, InputFile, ReadError, Record};
 use firebreak_findings::{
-    encode_event_jsonl, encode_line, is_line_format, CorrelationWindow, EventSummary, Finding, FindingKind, FindingWriter, OutputFormat,
+    encode_event_jsonl, encode_line, is_line_format, EventSummary, Finding, FindingKind, FindingWriter, OutputFormat,
     RuleInfo, TableOptions,
 };
 
@@ -89,19 +89,7 @@ struct UnitFindings {
 type FindingBatch = (u64, UnitFindings);
 
 fn rule_infos(rules: &RuleSet) -> Vec<Arc<RuleInfo>> {
-    rules
-        .rules()
-        .iter()
-        .map(|m| Arc::new(RuleInfo {
-            id: m.id.clone(),
-            title: m.title.clone(),
-            author: m.author.clone().unwrap_or_else(|| "unknown".into()),
-            level: m.level,
-            description: m.description.clone().unwrap_or_default(),
-            tags: m.tags.clone(),
-            origin: m.origin.clone(),
-        }))
-        .collect()
+    firebreak_findings::rule_infos(rules)
 }
 
 /// Inputs at least this large are scanned by all threads together, in record batches.
@@ -464,39 +452,7 @@ fn correlation_findings(
         .into_iter()
         .filter_map(|m| {
             let info = infos.get(m.rule)?;
-            if info.level < min_level {
-                return None;
-            }
-            let mut event = EventSummary { event_time_ms: Some(m.first_ms), ..Default::default() };
-            event.event_time = jiff::Timestamp::from_millisecond(m.first_ms).ok().map(|t| t.to_string());
-            event.event_id = m.event_ids.first().cloned();
-            for (field, value) in &m.group {
-                match field.as_str() {
-                    "userIdentity.arn" => event.principal_arn = Some(value.clone()),
-                    "userIdentity.accessKeyId" => event.access_key_id = Some(value.clone()),
-                    "sourceIPAddress" => event.source_ip = Some(value.clone()),
-                    "recipientAccountId" | "userIdentity.accountId" => event.account_id = Some(value.clone()),
-                    "awsRegion" => event.region = Some(value.clone()),
-                    "eventName" => event.event_name = Some(value.clone()),
-                    "eventSource" => event.event_source = Some(value.clone()),
-                    _ => {}
-                }
-            }
-            Some(Finding {
-                kind: FindingKind::Correlation,
-                rule: Arc::clone(info),
-                event,
-                correlation: Some(CorrelationWindow {
-                    group: m.group,
-                    count: m.count,
-                    first_ms: m.first_ms,
-                    last_ms: m.last_ms,
-                    event_ids: m.event_ids,
-                }),
-                input: None,
-                record_index: None,
-                raw_event: None,
-            })
+            (info.level >= min_level).then(|| firebreak_findings::correlation_finding(info, m))
         })
         .collect()
 }

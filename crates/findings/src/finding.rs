@@ -210,3 +210,57 @@ pub(crate) fn stable_id_hex(rule_id: &str, event_id: Option<&str>, correlation: 
     }
     StableId(out)
 }
+
+/// The rule descriptions findings carry, one per rule of `rules` (same indices).
+pub fn rule_infos(rules: &firebreak_detect::RuleSet) -> Vec<Arc<RuleInfo>> {
+    rules
+        .rules()
+        .iter()
+        .map(|m| {
+            Arc::new(RuleInfo {
+                id: m.id.clone(),
+                title: m.title.clone(),
+                author: m.author.clone().unwrap_or_else(|| "unknown".into()),
+                level: m.level,
+                description: m.description.clone().unwrap_or_default(),
+                tags: m.tags.clone(),
+                origin: m.origin.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The finding of one correlation window: its first event's time and id, and the
+/// group-by values that name a principal, key, IP, account, region or call.
+pub fn correlation_finding(info: &Arc<RuleInfo>, m: firebreak_detect::CorrelationMatch) -> Finding {
+    let mut event = EventSummary { event_time_ms: Some(m.first_ms), ..Default::default() };
+    event.event_time = jiff::Timestamp::from_millisecond(m.first_ms).ok().map(|t| t.to_string());
+    event.event_id = m.event_ids.first().cloned();
+    for (field, value) in &m.group {
+        match field.as_str() {
+            "userIdentity.arn" => event.principal_arn = Some(value.clone()),
+            "userIdentity.accessKeyId" => event.access_key_id = Some(value.clone()),
+            "sourceIPAddress" => event.source_ip = Some(value.clone()),
+            "recipientAccountId" | "userIdentity.accountId" => event.account_id = Some(value.clone()),
+            "awsRegion" => event.region = Some(value.clone()),
+            "eventName" => event.event_name = Some(value.clone()),
+            "eventSource" => event.event_source = Some(value.clone()),
+            _ => {}
+        }
+    }
+    Finding {
+        kind: FindingKind::Correlation,
+        rule: Arc::clone(info),
+        event,
+        correlation: Some(CorrelationWindow {
+            group: m.group,
+            count: m.count,
+            first_ms: m.first_ms,
+            last_ms: m.last_ms,
+            event_ids: m.event_ids,
+        }),
+        input: None,
+        record_index: None,
+        raw_event: None,
+    }
+}

@@ -12,6 +12,6 @@
 mod finding;
 pub mod output;
 
-pub use finding::{CorrelationWindow, EventSummary, Finding, FindingKind, RuleInfo};
+pub use finding::{correlation_finding, rule_infos, CorrelationWindow, EventSummary, Finding, FindingKind, RuleInfo};
 pub use firebreak_detect::Level;
 pub use output::{encode_event_jsonl, encode_line, is_line_format, FindingWriter, OutputError, OutputFormat, TableOptions};

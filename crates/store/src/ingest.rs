@@ -23,7 +23,7 @@ use firebreak_detect::{CorrelationHit, RuleIdx, RuleSet};
 use firebreak_events::{
     read_file, read_stream, CloudTrailEvent, ErrorLocation, InputFile, ReadError, ReadErrorKind, Record,
 };
-use firebreak_findings::{CorrelationWindow, EventSummary, Finding, FindingKind, RuleInfo};
+use firebreak_findings::{EventSummary, Finding, FindingKind, RuleInfo};
 use serde_json::json;
 
 use crate::batch::{correlation_json, EventBatchBuilder, FindingBatchBuilder};
@@ -219,21 +219,7 @@ enum ToWriter {
 
 /// The rule descriptions findings carry (as `firebreak scan` builds them).
 pub fn rule_infos(rules: &RuleSet) -> Vec<Arc<RuleInfo>> {
-    rules
-        .rules()
-        .iter()
-        .map(|m| {
-            Arc::new(RuleInfo {
-                id: m.id.clone(),
-                title: m.title.clone(),
-                author: m.author.clone().unwrap_or_else(|| "unknown".into()),
-                level: m.level,
-                description: m.description.clone().unwrap_or_default(),
-                tags: m.tags.clone(),
-                origin: m.origin.clone(),
-            })
-        })
-        .collect()
+    firebreak_findings::rule_infos(rules)
 }
 
 /// What every worker shares.
@@ -747,39 +733,7 @@ fn correlation_findings(rules: &RuleSet, infos: &[Arc<RuleInfo>], hits: Vec<Corr
     rules
         .evaluate_correlations(hits)
         .into_iter()
-        .filter_map(|m| {
-            let info = infos.get(m.rule)?;
-            let mut event = EventSummary { event_time_ms: Some(m.first_ms), ..Default::default() };
-            event.event_time = jiff::Timestamp::from_millisecond(m.first_ms).ok().map(|t| t.to_string());
-            event.event_id = m.event_ids.first().cloned();
-            for (field, value) in &m.group {
-                match field.as_str() {
-                    "userIdentity.arn" => event.principal_arn = Some(value.clone()),
-                    "userIdentity.accessKeyId" => event.access_key_id = Some(value.clone()),
-                    "sourceIPAddress" => event.source_ip = Some(value.clone()),
-                    "recipientAccountId" | "userIdentity.accountId" => event.account_id = Some(value.clone()),
-                    "awsRegion" => event.region = Some(value.clone()),
-                    "eventName" => event.event_name = Some(value.clone()),
-                    "eventSource" => event.event_source = Some(value.clone()),
-                    _ => {}
-                }
-            }
-            Some(Finding {
-                kind: FindingKind::Correlation,
-                rule: Arc::clone(info),
-                event,
-                correlation: Some(CorrelationWindow {
-                    group: m.group,
-                    count: m.count,
-                    first_ms: m.first_ms,
-                    last_ms: m.last_ms,
-                    event_ids: m.event_ids,
-                }),
-                input: None,
-                record_index: None,
-                raw_event: None,
-            })
-        })
+        .filter_map(|m| Some(firebreak_findings::correlation_finding(infos.get(m.rule)?, m)))
         .collect()
 }
 
