@@ -523,12 +523,13 @@ fn attacker_timeline(findings: &TableRows, events: &TableRows) -> Vec<TimelineEn
 fn target_text(record: &Value) -> String {
     let params = record.get("parameters").filter(|p| !p.is_null()).or(record.get("action"));
     match params {
-        Some(Value::Object(map)) => map
-            .iter()
-            .filter(|(k, v)| !v.is_null() && k.as_str() != "step")
-            .map(|(k, v)| format!("{k}={}", compact_json(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Some(Value::Object(map)) => {
+            // Sorted by key: serde_json keeps insertion order when some crate of the build
+            // turns on `preserve_order`, and the report must not depend on that.
+            let mut pairs: Vec<(&String, &Value)> = map.iter().filter(|(k, v)| !v.is_null() && k.as_str() != "step").collect();
+            pairs.sort_by(|a, b| a.0.cmp(b.0));
+            pairs.into_iter().map(|(k, v)| format!("{k}={}", compact_json(v))).collect::<Vec<_>>().join(", ")
+        }
         Some(other) => compact_json(other),
         None => record.get("target").map(compact_json).unwrap_or_default(),
     }
