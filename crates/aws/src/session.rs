@@ -15,7 +15,7 @@ pub fn default_retry_config() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(5)
 }
 
-/// Default tag key that marks a resource as protected (see [`ConnectOptions::protected_tag_key`]).
+/// Default tag key that marks a resource as protected (see [`crate::Guardrails::protected_tag_key`]).
 pub const DEFAULT_PROTECTED_TAG_KEY: &str = "firebreak:protected";
 
 /// How to reach AWS.
