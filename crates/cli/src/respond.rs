@@ -214,16 +214,22 @@ pub enum RespondCommand {
     },
 }
 
+impl GlobalAwsArgs {
+    /// How to reach AWS: the standard chain with `--profile`, `--region`, `--role-arn`.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            role_arn: self.role_arn.clone(),
+            external_id: self.external_id.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            static_credentials: None,
+        }
+    }
+}
+
 fn connect(global: &GlobalAwsArgs) -> anyhow::Result<Responder> {
-    let options = ConnectOptions {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        role_arn: global.role_arn.clone(),
-        external_id: global.external_id.clone(),
-        endpoint_url: global.endpoint_url.clone(),
-        static_credentials: None,
-    };
-    let session = Session::connect(&options).context("connecting to AWS")?;
+    let session = Session::connect(&global.connect_options()).context("connecting to AWS")?;
     Ok(Responder::new(session))
 }
 

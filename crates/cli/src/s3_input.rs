@@ -8,7 +8,7 @@ mod with_aws {
 
     use anyhow::Context;
     use firebreak_aws::s3_input::{read_prefix, S3ReadOptions, S3ReadReport, S3Url};
-    use firebreak_aws::{ConnectOptions, Session};
+    use firebreak_aws::Session;
     use firebreak_events::sanitize::for_terminal;
 
     use crate::respond::GlobalAwsArgs;
@@ -18,15 +18,7 @@ mod with_aws {
 
     /// Connects with the standard credential chain, `--profile`, `--region` and `--role-arn`.
     pub fn connect(aws: &GlobalAwsArgs) -> anyhow::Result<Session> {
-        let options = ConnectOptions {
-            profile: aws.profile.clone(),
-            region: aws.region.clone(),
-            role_arn: aws.role_arn.clone(),
-            external_id: aws.external_id.clone(),
-            endpoint_url: aws.endpoint_url.clone(),
-            static_credentials: None,
-        };
-        Session::connect(&options).context("connecting to AWS to read S3")
+        Session::connect(&aws.connect_options()).context("connecting to AWS")
     }
 
     /// Parses every `s3://` URL first, so that a typo fails before anything is read.
