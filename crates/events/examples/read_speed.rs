@@ -41,7 +41,12 @@ fn thread_cpu_seconds() -> f64 {
     // Fields after the command name (which ends with ')'): utime is the 12th, stime the 13th.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -80,7 +85,10 @@ fn time(files: &[InputFile], label: &str) {
 /// In-memory loops: no I/O, no decompression.
 fn micro() {
     let records: Vec<String> = (0..1000).map(record).collect();
-    let rounds: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(200);
+    let rounds: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
     let cpu = thread_cpu_seconds();
     let mut n = 0u64;
     for _ in 0..rounds {
@@ -114,7 +122,11 @@ fn micro() {
             for _ in 0..rounds {
                 let report = firebreak_events::read_stream("mem", &body[..], &mut |r| {
                     if with_event {
-                        names += r.event().ok().and_then(|e| e.event_name().map(str::len)).unwrap_or(0);
+                        names += r
+                            .event()
+                            .ok()
+                            .and_then(|e| e.event_name().map(str::len))
+                            .unwrap_or(0);
                     }
                     ControlFlow::Continue(())
                 });
@@ -149,7 +161,9 @@ fn gunzip(path: &std::path::Path) {
     let cpu = thread_cpu_seconds();
     let mut d = libdeflater::Decompressor::new();
     let mut out2 = vec![0u8; out.len()];
-    let n = d.gzip_decompress(&compressed, &mut out2).expect("libdeflate");
+    let n = d
+        .gzip_decompress(&compressed, &mut out2)
+        .expect("libdeflate");
     let secs = thread_cpu_seconds() - cpu;
     println!(
         "libdeflate:     {n} bytes in {secs:.2} s CPU = {:.0} MB/s",
@@ -159,7 +173,9 @@ fn gunzip(path: &std::path::Path) {
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("gunzip") {
-        gunzip(std::path::Path::new(&std::env::args().nth(2).expect("path")));
+        gunzip(std::path::Path::new(
+            &std::env::args().nth(2).expect("path"),
+        ));
         return;
     }
     if std::env::args().nth(1).as_deref() == Some("micro") {
@@ -179,7 +195,10 @@ fn main() {
     let per_object = 2000u64;
     {
         let f = std::fs::File::create(&gz_path).expect("create");
-        let mut enc = flate2::write::GzEncoder::new(std::io::BufWriter::new(f), flate2::Compression::default());
+        let mut enc = flate2::write::GzEncoder::new(
+            std::io::BufWriter::new(f),
+            flate2::Compression::default(),
+        );
         let mut plain = std::io::BufWriter::new(std::fs::File::create(&s3_path).expect("create"));
         plain.write_all(b"{\"Records\":[").expect("write");
         let mut object: Option<flate2::write::GzEncoder<std::fs::File>> = None;
@@ -196,7 +215,9 @@ fn main() {
                     o.write_all(b"]}").expect("write");
                     o.finish().expect("finish");
                 }
-                let f = std::fs::File::create(s3_dir.join(format!("{:06}.json.gz", i / per_object))).expect("create");
+                let f =
+                    std::fs::File::create(s3_dir.join(format!("{:06}.json.gz", i / per_object)))
+                        .expect("create");
                 let mut o = flate2::write::GzEncoder::new(f, flate2::Compression::default());
                 o.write_all(b"{\"Records\":[").expect("write");
                 o.write_all(r.as_bytes()).expect("write");

@@ -10,7 +10,10 @@ fn main() {
     let paths: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
     let (files, errors) = firebreak_events::discover_inputs(&paths);
     for e in errors {
-        println!("{}", firebreak_events::sanitize::for_terminal(&e.to_string()));
+        println!(
+            "{}",
+            firebreak_events::sanitize::for_terminal(&e.to_string())
+        );
     }
     for file in files {
         let report = firebreak_events::read_file(&file, &mut |_| ControlFlow::Continue(()));
@@ -23,7 +26,10 @@ fn main() {
             report.bytes_decoded
         );
         for e in report.errors {
-            println!("  {}", firebreak_events::sanitize::for_terminal(&e.to_string()));
+            println!(
+                "  {}",
+                firebreak_events::sanitize::for_terminal(&e.to_string())
+            );
         }
     }
 }

@@ -93,7 +93,11 @@ fn span_at(spans: &HeadSpans, slot: usize) -> Span {
     match slot {
         0..TOP_SLOTS => spans.top[slot],
         ISSUER_SLOT => spans.issuer_user_name,
-        _ => spans.identity.get(slot - TOP_SLOTS).copied().unwrap_or_default(),
+        _ => spans
+            .identity
+            .get(slot - TOP_SLOTS)
+            .copied()
+            .unwrap_or_default(),
     }
 }
 
@@ -155,7 +159,10 @@ fn stop_to_error(stop: json::Stop) -> RecordError {
             message: format!("{message} (at byte {at})"),
         },
         json::Stop::TooDeep { at } => RecordError::InvalidJson {
-            message: format!("nesting deeper than {} levels (at byte {at})", json::MAX_DEPTH),
+            message: format!(
+                "nesting deeper than {} levels (at byte {at})",
+                json::MAX_DEPTH
+            ),
         },
     }
 }
@@ -229,9 +236,13 @@ impl<'a> CloudTrailEvent<'a> {
                 message: "record larger than 4 GiB".into(),
             });
         }
-        let start = raw.len() - raw.trim_start_matches(|c: char| c.is_ascii_whitespace()).len();
+        let start = raw.len()
+            - raw
+                .trim_start_matches(|c: char| c.is_ascii_whitespace())
+                .len();
         let mut spans = Box::<HeadSpans>::default();
-        let end = head::scan_record(raw.as_bytes(), start, SCAN, &mut spans).map_err(stop_to_error)?;
+        let end =
+            head::scan_record(raw.as_bytes(), start, SCAN, &mut spans).map_err(stop_to_error)?;
         if let Some(extra) = raw[end..].bytes().position(|b| !b.is_ascii_whitespace()) {
             return Err(RecordError::InvalidJson {
                 message: format!("unexpected data after the record (at byte {})", end + extra),
@@ -344,7 +355,8 @@ impl<'a> CloudTrailEvent<'a> {
     /// `userIdentity.userName`, else `userIdentity.sessionContext.sessionIssuer.userName`
     /// (the role name for assumed roles).
     pub fn user_name(&self) -> Option<&str> {
-        self.head_str(USER_NAME).or_else(|| self.head_str(ISSUER_SLOT))
+        self.head_str(USER_NAME)
+            .or_else(|| self.head_str(ISSUER_SLOT))
     }
     /// `readOnly` as a boolean (also accepts the strings `"true"` / `"false"`).
     pub fn read_only(&self) -> Option<bool> {
@@ -394,7 +406,9 @@ impl<'a> CloudTrailEvent<'a> {
         match path {
             [key] => head::top_index(key.as_bytes()).map(|i| self.head_value(i)),
             ["userIdentity", key] => match self.spans.user_identity {
-                Presence::Object => head::identity_index(key.as_bytes()).map(|i| self.head_value(TOP_SLOTS + i)),
+                Presence::Object => {
+                    head::identity_index(key.as_bytes()).map(|i| self.head_value(TOP_SLOTS + i))
+                }
                 Presence::Absent | Presence::Null => Some(HeadValue::Absent),
                 Presence::Other => None,
             },
@@ -407,7 +421,13 @@ impl<'a> CloudTrailEvent<'a> {
 /// hand (it is in every record); every other form goes through the full parser.
 fn fast_or_full_time_millis(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    if b.len() == 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z'
+    if b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
     {
         let num = |r: std::ops::Range<usize>| -> Option<i64> {
             let mut v = 0i64;
@@ -419,10 +439,21 @@ fn fast_or_full_time_millis(text: &str) -> Option<i64> {
             }
             Some(v)
         };
-        if let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
-            (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19))
-        {
-            if (1..=12).contains(&mo) && d >= 1 && d <= days_in_month(y, mo) && h < 24 && mi < 60 && s < 60 {
+        if let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) = (
+            num(0..4),
+            num(5..7),
+            num(8..10),
+            num(11..13),
+            num(14..16),
+            num(17..19),
+        ) {
+            if (1..=12).contains(&mo)
+                && d >= 1
+                && d <= days_in_month(y, mo)
+                && h < 24
+                && mi < 60
+                && s < 60
+            {
                 let days = days_from_civil(y, mo, d);
                 return Some(((days * 24 + h) * 60 + mi) * 60_000 + s * 1000);
             }
@@ -494,10 +525,12 @@ fn walk(raw: &str, path: &[&str], visit: &mut dyn FnMut(&FieldValue<'_>) -> bool
     };
     let bytes = raw.as_bytes();
     match bytes.first() {
-        Some(b'{') => match lookup::object_get(bytes, 0, seg).and_then(|span| lookup::text(raw, span)) {
-            Some(child) => walk(child, rest, visit),
-            None => false,
-        },
+        Some(b'{') => {
+            match lookup::object_get(bytes, 0, seg).and_then(|span| lookup::text(raw, span)) {
+                Some(child) => walk(child, rest, visit),
+                None => false,
+            }
+        }
         Some(b'[') => lookup::elements(bytes, 0)
             .any(|item| lookup::text(raw, item).is_some_and(|item| walk(item, path, visit))),
         _ => false,
@@ -516,11 +549,14 @@ impl CloudTrailEvent<'_> {
                 .is_some_and(|raw_key| lookup::key_is(raw_key, entry.key_escaped, key))
         });
         match found {
-            Some(entry) if self.spans.keys.complete() => {
-                lookup::text(self.object, (entry.value_start as usize, entry.value_end as usize))
-            }
+            Some(entry) if self.spans.keys.complete() => lookup::text(
+                self.object,
+                (entry.value_start as usize, entry.value_end as usize),
+            ),
             // Members beyond the table's capacity: scan the whole object.
-            _ if !self.spans.keys.complete() => lookup::object_get(object, 0, key).and_then(|s| lookup::text(self.object, s)),
+            _ if !self.spans.keys.complete() => {
+                lookup::object_get(object, 0, key).and_then(|s| lookup::text(self.object, s))
+            }
             _ => None,
         }
     }
@@ -575,7 +611,11 @@ mod tests {
             "2000-02-29T23:59:59Z",
             "1969-12-31T23:59:59Z",
         ] {
-            assert_eq!(fast_or_full_time_millis(t), parse_event_time_millis(t), "{t}");
+            assert_eq!(
+                fast_or_full_time_millis(t),
+                parse_event_time_millis(t),
+                "{t}"
+            );
         }
         assert_eq!(fast_or_full_time_millis("2023-02-29T00:00:00Z"), None);
     }

@@ -32,9 +32,10 @@ impl FieldValue<'_> {
         match self {
             FieldValue::Null => None,
             FieldValue::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
-            FieldValue::Number(s) | FieldValue::Str(s) | FieldValue::Object(s) | FieldValue::Array(s) => {
-                Some(Cow::Borrowed(s.as_ref()))
-            }
+            FieldValue::Number(s)
+            | FieldValue::Str(s)
+            | FieldValue::Object(s)
+            | FieldValue::Array(s) => Some(Cow::Borrowed(s.as_ref())),
         }
     }
 }
@@ -71,7 +72,10 @@ pub trait EventFields {
 }
 
 /// The first string value at `path`, owned.
-pub fn first_string<E: EventFields + ?Sized>(event: &E, path: &[&str]) -> Option<Cow<'static, str>> {
+pub fn first_string<E: EventFields + ?Sized>(
+    event: &E,
+    path: &[&str],
+) -> Option<Cow<'static, str>> {
     let mut out = None;
     event.visit_field(path, &mut |v| {
         if let FieldValue::Str(s) = v {
@@ -112,7 +116,11 @@ impl EventFields for serde_json::Value {
     }
 }
 
-fn visit_json(value: &serde_json::Value, path: &[&str], visit: &mut dyn FnMut(&FieldValue<'_>) -> bool) -> bool {
+fn visit_json(
+    value: &serde_json::Value,
+    path: &[&str],
+    visit: &mut dyn FnMut(&FieldValue<'_>) -> bool,
+) -> bool {
     use serde_json::Value;
     match path.split_first() {
         None => match value {
@@ -154,15 +162,26 @@ mod tests {
         });
         assert_eq!(
             seen,
-            vec![Some(r#"["x","y"]"#.to_string()), Some("x".into()), Some("y".into()), Some("z".into())]
+            vec![
+                Some(r#"["x","y"]"#.to_string()),
+                Some("x".into()),
+                Some("y".into()),
+                Some("z".into())
+            ]
         );
     }
 
     #[test]
     fn event_time_formats() {
         assert_eq!(parse_event_time_millis("1970-01-01T00:00:01Z"), Some(1000));
-        assert_eq!(parse_event_time_millis("1970-01-01T00:00:01.500Z"), Some(1500));
-        assert_eq!(parse_event_time_millis("1970-01-01 00:00:02.000"), Some(2000));
+        assert_eq!(
+            parse_event_time_millis("1970-01-01T00:00:01.500Z"),
+            Some(1500)
+        );
+        assert_eq!(
+            parse_event_time_millis("1970-01-01 00:00:02.000"),
+            Some(2000)
+        );
         assert_eq!(parse_event_time_millis("not a time"), None);
     }
 }

@@ -289,16 +289,25 @@ impl<'s> HeadCollector<'s> {
 
     /// Handles one top-level member (see [`json::scan_object`]).
     #[inline]
-    pub fn on_member(&mut self, buf: &[u8], key: &[u8], member: &Member, span: Option<(usize, usize)>) -> MemberAction {
+    pub fn on_member(
+        &mut self,
+        buf: &[u8],
+        key: &[u8],
+        member: &Member,
+        span: Option<(usize, usize)>,
+    ) -> MemberAction {
         match span {
             None => {
                 if key == b"userIdentity" && buf[member.value_start] == b'{' {
                     return match self.scan_identity(buf, member.value_start) {
                         Ok(end) => {
                             self.spans.user_identity = Presence::Object;
-                            self.spans
-                                .keys
-                                .push(self.base, member.key, member.key_escaped, (member.value_start, end));
+                            self.spans.keys.push(
+                                self.base,
+                                member.key,
+                                member.key_escaped,
+                                (member.value_start, end),
+                            );
                             MemberAction::SkipTo(end)
                         }
                         Err(e) => {
@@ -310,7 +319,9 @@ impl<'s> HeadCollector<'s> {
                 MemberAction::Skip
             }
             Some((start, end)) => {
-                self.spans.keys.push(self.base, member.key, member.key_escaped, (start, end));
+                self.spans
+                    .keys
+                    .push(self.base, member.key, member.key_escaped, (start, end));
                 if let Some(i) = top_index(key) {
                     self.spans.top[i] = span_of(buf, start, end, self.base, member.value_escaped);
                     self.spans.any_escaped |= member.value_escaped;
@@ -339,7 +350,9 @@ impl<'s> HeadCollector<'s> {
         let mut nested = None;
         let result = json::scan_object(buf, start, opts, |member, span| match span {
             // Keys are decoded only for the values that may matter.
-            None if buf[member.value_start] == b'{' && &*key_bytes(buf, member) == b"sessionContext" => {
+            None if buf[member.value_start] == b'{'
+                && &*key_bytes(buf, member) == b"sessionContext" =>
+            {
                 match scan_session_context(buf, member.value_start, base, opts, &mut issuer) {
                     Ok(end) => MemberAction::SkipTo(end),
                     Err(e) => {
@@ -429,7 +442,12 @@ fn scan_session_context(
 
 /// Scans the record object at `start` of `buf` and collects its head into `spans`
 /// (positions relative to `start`). Returns the object's end.
-pub(crate) fn scan_record(buf: &[u8], start: usize, opts: ScanOptions, spans: &mut HeadSpans) -> Result<usize, Stop> {
+pub(crate) fn scan_record(
+    buf: &[u8],
+    start: usize,
+    opts: ScanOptions,
+    spans: &mut HeadSpans,
+) -> Result<usize, Stop> {
     let mut collector = HeadCollector::new(start, opts, spans);
     let result = json::scan_object(buf, start, opts, |member, span| {
         // Before skipping, only an object value (`userIdentity`) matters.

@@ -110,7 +110,11 @@ fn first_control_byte(s: &[u8]) -> Option<usize> {
         }
         base += 8;
     }
-    chunks.remainder().iter().position(|&b| b < 0x20).map(|at| base + at)
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b < 0x20)
+        .map(|at| base + at)
 }
 
 /// The error for control byte `b` at `at` inside a string.
@@ -137,7 +141,10 @@ fn string_run_end(buf: &[u8], mut i: usize) -> Result<usize, Stop> {
     for _ in 0..SWAR_WORDS {
         let Some(chunk) = buf.get(i..i + 8) else {
             let tail = buf.get(i..).unwrap_or_default();
-            return match tail.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+            return match tail
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            {
                 Some(at) => Ok(i + at),
                 None => Err(Stop::NeedMore),
             };
@@ -237,7 +244,11 @@ fn skip_literal(buf: &[u8], i: usize, word: &'static [u8]) -> Result<usize, Stop
 /// Skips `"key"` and `:` at `i` (after whitespace); returns the key's span (inside
 /// the quotes), whether it held escapes, and the position of the value's first byte.
 #[inline(always)]
-fn key_colon(buf: &[u8], i: usize, opts: ScanOptions) -> Result<((usize, usize), bool, usize), Stop> {
+fn key_colon(
+    buf: &[u8],
+    i: usize,
+    opts: ScanOptions,
+) -> Result<((usize, usize), bool, usize), Stop> {
     let i = skip_ws(buf, i, opts)?;
     if buf[i] != b'"' {
         return Err(unexpected(i, "expected a key string", buf[i]));
@@ -286,9 +297,7 @@ pub(crate) fn skip_value(buf: &[u8], i: usize, opts: ScanOptions) -> Result<usiz
             b't' => i = skip_literal(buf, i, b"true")?,
             b'f' => i = skip_literal(buf, i, b"false")?,
             b'n' => i = skip_literal(buf, i, b"null")?,
-            other => {
-                return Err(unexpected(i, "expected a JSON value", other))
-            }
+            other => return Err(unexpected(i, "expected a JSON value", other)),
         }
         // After a value: close containers or move on to the next element.
         loop {
@@ -319,9 +328,7 @@ pub(crate) fn skip_value(buf: &[u8], i: usize, opts: ScanOptions) -> Result<usiz
                 other if in_object => {
                     return Err(unexpected(i, "expected ',' or '}'", other));
                 }
-                other => {
-                    return Err(unexpected(i, "expected ',' or ']'", other))
-                }
+                other => return Err(unexpected(i, "expected ',' or ']'", other)),
             }
         }
     }
@@ -368,7 +375,12 @@ pub(crate) enum ObjectScan {
 /// or an array is also offered before skipping (with `None`), when the callback may
 /// stop the scan or scan the value itself; other values are skipped straight away.
 #[inline]
-pub(crate) fn scan_object<F>(buf: &[u8], i: usize, opts: ScanOptions, mut on_member: F) -> Result<ObjectScan, Stop>
+pub(crate) fn scan_object<F>(
+    buf: &[u8],
+    i: usize,
+    opts: ScanOptions,
+    mut on_member: F,
+) -> Result<ObjectScan, Stop>
 where
     F: FnMut(&Member, Option<(usize, usize)>) -> MemberAction,
 {
@@ -399,7 +411,14 @@ where
                     member.value_escaped = escaped;
                     end
                 } else {
-                    skip_value(buf, value_start, ScanOptions { at_eof: false, ..opts })?
+                    skip_value(
+                        buf,
+                        value_start,
+                        ScanOptions {
+                            at_eof: false,
+                            ..opts
+                        },
+                    )?
                 };
                 on_member(&member, Some((value_start, value_end)));
                 value_end
@@ -409,9 +428,7 @@ where
         match buf[i] {
             b',' => i += 1,
             b'}' => return Ok(ObjectScan::End(i + 1)),
-            other => {
-                return Err(unexpected(i, "expected ',' or '}'", other))
-            }
+            other => return Err(unexpected(i, "expected ',' or '}'", other)),
         }
     }
 }
@@ -425,18 +442,28 @@ pub(crate) fn skip_object_rest(buf: &[u8], mut i: usize, opts: ScanOptions) -> R
             b'}' => return Ok(i + 1),
             b',' => {
                 let (_, _, v) = key_colon(buf, i + 1, opts)?;
-                i = skip_value(buf, v, ScanOptions { at_eof: false, ..opts })?;
+                i = skip_value(
+                    buf,
+                    v,
+                    ScanOptions {
+                        at_eof: false,
+                        ..opts
+                    },
+                )?;
             }
-            other => {
-                return Err(unexpected(i, "expected ',' or '}'", other))
-            }
+            other => return Err(unexpected(i, "expected ',' or '}'", other)),
         }
     }
 }
 
 /// Inside an array, after an element (or after `[` when `first`): skips to the next
 /// element's first byte (`Some`) or past the closing `]` (`None`, with the position).
-pub(crate) fn next_element(buf: &[u8], i: usize, first: bool, opts: ScanOptions) -> Result<(usize, bool), Stop> {
+pub(crate) fn next_element(
+    buf: &[u8],
+    i: usize,
+    first: bool,
+    opts: ScanOptions,
+) -> Result<(usize, bool), Stop> {
     let i = skip_ws(buf, i, opts)?;
     match buf[i] {
         b']' => Ok((i + 1, false)),
@@ -478,11 +505,20 @@ mod tests {
 
     #[test]
     fn reports_errors_and_incomplete_input() {
-        assert!(matches!(skip(r#"{"a" 1}"#), Err(Stop::Syntax { at: 5, .. })));
-        assert!(matches!(skip(r#"{"a":1 "b":2}"#), Err(Stop::Syntax { at: 7, .. })));
+        assert!(matches!(
+            skip(r#"{"a" 1}"#),
+            Err(Stop::Syntax { at: 5, .. })
+        ));
+        assert!(matches!(
+            skip(r#"{"a":1 "b":2}"#),
+            Err(Stop::Syntax { at: 7, .. })
+        ));
         assert!(matches!(skip(r#"[1,]"#), Err(Stop::Syntax { at: 3, .. })));
         assert!(matches!(skip(r#"{"a":tru}"#), Err(Stop::Syntax { .. })));
-        assert!(matches!(skip("\"a\u{1}b\""), Err(Stop::Syntax { at: 2, .. })));
+        assert!(matches!(
+            skip("\"a\u{1}b\""),
+            Err(Stop::Syntax { at: 2, .. })
+        ));
         assert!(matches!(skip(r#""\q""#), Err(Stop::Syntax { .. })));
         assert!(matches!(skip(r#"{"a":[1,2"#), Err(Stop::NeedMore)));
         assert!(matches!(
@@ -496,7 +532,10 @@ mod tests {
         let ok_deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(skip(&ok_deep).is_ok());
         // A number at the end of the slice needs more input unless at EOF.
-        assert_eq!(skip_value(b"12", 0, ScanOptions::default()), Err(Stop::NeedMore));
+        assert_eq!(
+            skip_value(b"12", 0, ScanOptions::default()),
+            Err(Stop::NeedMore)
+        );
     }
 
     #[test]
@@ -525,11 +564,20 @@ mod tests {
         // Past the first 32 bytes, strings are crossed with memchr: quotes, escapes,
         // control bytes and the slice's end must be found at every offset there too.
         for pad in 0..100 {
-            let s = format!("\"{}\\\"{}\\u00e9{}\"", "x".repeat(pad), "y".repeat(pad), "z".repeat(pad));
+            let s = format!(
+                "\"{}\\\"{}\\u00e9{}\"",
+                "x".repeat(pad),
+                "y".repeat(pad),
+                "z".repeat(pad)
+            );
             assert_eq!(skip(&s), Ok(s.len()), "{pad}");
             assert_eq!(skip_string(s.as_bytes(), 0), Ok((s.len(), true)), "{pad}");
             let plain = format!("\"{}\"", "p".repeat(pad));
-            assert_eq!(skip_string(plain.as_bytes(), 0), Ok((plain.len(), false)), "{pad}");
+            assert_eq!(
+                skip_string(plain.as_bytes(), 0),
+                Ok((plain.len(), false)),
+                "{pad}"
+            );
             let control = format!("\"{}\u{1}{}\"", "x".repeat(pad), "y".repeat(40));
             assert_eq!(
                 skip(&control),
@@ -540,13 +588,19 @@ mod tests {
                 "{pad}"
             );
             let newline = format!("\"{}\n", "x".repeat(pad));
-            assert!(matches!(skip(&newline), Err(Stop::Syntax { at, .. }) if at == pad + 1), "{pad}");
+            assert!(
+                matches!(skip(&newline), Err(Stop::Syntax { at, .. }) if at == pad + 1),
+                "{pad}"
+            );
             let open = format!("\"{}", "x".repeat(pad));
             assert_eq!(skip(&open), Err(Stop::NeedMore), "{pad}");
             let open_escape = format!("\"{}\\", "x".repeat(pad));
             assert_eq!(skip(&open_escape), Err(Stop::NeedMore), "{pad}");
             let bad_escape = format!("\"{}\\q\"", "x".repeat(pad));
-            assert!(matches!(skip(&bad_escape), Err(Stop::Syntax { at, .. }) if at == pad + 1), "{pad}");
+            assert!(
+                matches!(skip(&bad_escape), Err(Stop::Syntax { at, .. }) if at == pad + 1),
+                "{pad}"
+            );
         }
     }
 

@@ -27,6 +27,6 @@ pub mod sanitize;
 pub use event::{CloudTrailEvent, RecordError};
 pub use field::{EventFields, FieldValue};
 pub use read::{
-    discover_inputs, read_file, read_stream, ErrorLocation, FileReport, InputFile, InputShape, ReadError,
-    ReadErrorKind, Record, RecordReader,
+    discover_inputs, read_file, read_stream, ErrorLocation, FileReport, InputFile, InputShape,
+    ReadError, ReadErrorKind, Record, RecordReader,
 };

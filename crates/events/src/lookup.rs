@@ -27,7 +27,10 @@ fn quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
     for _ in 0..4 {
         let Some(chunk) = b.get(i..i + 8) else {
             let tail = b.get(i..)?;
-            return tail.iter().position(|&c| c == b'"' || c == b'\\').map(|at| i + at);
+            return tail
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\')
+                .map(|at| i + at);
         };
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -232,7 +235,11 @@ pub(crate) fn text(raw: &str, (start, end): (usize, usize)) -> Option<&str> {
 
 /// A key's text, decoded when it holds escapes.
 #[cfg(test)]
-pub(crate) fn key_text(raw: &str, (start, end): (usize, usize), escaped: bool) -> Option<std::borrow::Cow<'_, str>> {
+pub(crate) fn key_text(
+    raw: &str,
+    (start, end): (usize, usize),
+    escaped: bool,
+) -> Option<std::borrow::Cow<'_, str>> {
     let inner = raw.get(start..end)?;
     if !escaped {
         return Some(std::borrow::Cow::Borrowed(inner));
@@ -253,7 +260,12 @@ mod tests {
     fn members_and_elements() {
         let raw = r#"{ "a" : 1 , "b\"c":{"x":["}",{"y":"]"}]}, "d":[1, "two",[3],{}] ,"e":null}"#;
         let got: Vec<_> = members(raw.as_bytes(), 0)
-            .map(|(k, esc, v)| (key_text(raw, k, esc).unwrap().into_owned(), text(raw, v).unwrap()))
+            .map(|(k, esc, v)| {
+                (
+                    key_text(raw, k, esc).unwrap().into_owned(),
+                    text(raw, v).unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -265,8 +277,14 @@ mod tests {
             ]
         );
         let d = object_get(raw.as_bytes(), 0, "d").unwrap();
-        assert_eq!(spans_text(raw, elements(raw.as_bytes(), d.0)), ["1", r#""two""#, "[3]", "{}"]);
-        assert_eq!(object_get(raw.as_bytes(), 0, "b\"c").map(|s| text(raw, s).unwrap().len()), Some(21));
+        assert_eq!(
+            spans_text(raw, elements(raw.as_bytes(), d.0)),
+            ["1", r#""two""#, "[3]", "{}"]
+        );
+        assert_eq!(
+            object_get(raw.as_bytes(), 0, "b\"c").map(|s| text(raw, s).unwrap().len()),
+            Some(21)
+        );
         assert_eq!(object_get(raw.as_bytes(), 0, "zz"), None);
         assert_eq!(elements(b"[]", 0).count(), 0);
         assert_eq!(members(b"{}", 0).count(), 0);
@@ -281,8 +299,24 @@ mod tests {
     #[test]
     fn broken_text_never_panics() {
         for raw in [
-            "", "{", "[", "{\"", "{\"a", "{\"a\"", "{\"a\":", "{\"a\":\"", "{\"a\":[", "[1,", "[\"\\", "{\"a\\",
-            "}", "]", "{\"a\":1,,}", "[,]", "{\"a\" 1}", "{\"a\":}}}}",
+            "",
+            "{",
+            "[",
+            "{\"",
+            "{\"a",
+            "{\"a\"",
+            "{\"a\":",
+            "{\"a\":\"",
+            "{\"a\":[",
+            "[1,",
+            "[\"\\",
+            "{\"a\\",
+            "}",
+            "]",
+            "{\"a\":1,,}",
+            "[,]",
+            "{\"a\" 1}",
+            "{\"a\":}}}}",
         ] {
             let b = raw.as_bytes();
             let _ = members(b, 0).count();

@@ -138,7 +138,9 @@ impl fmt::Display for ErrorLocation {
         match self {
             ErrorLocation::File => Ok(()),
             ErrorLocation::ByteOffset(o) => write!(f, ": byte {o}"),
-            ErrorLocation::Record { index, byte_offset } => write!(f, ": record {index} (byte {byte_offset})"),
+            ErrorLocation::Record { index, byte_offset } => {
+                write!(f, ": record {index} (byte {byte_offset})")
+            }
             ErrorLocation::Line(l) => write!(f, ": line {l}"),
         }
     }
@@ -227,7 +229,11 @@ impl ReadError {
 
     /// An error about a record that the reader delivered but that failed to parse
     /// (for the consumer of [`Record`]s to report uniformly).
-    pub fn for_record(file: impl Into<String>, record: &Record<'_>, error: &crate::event::RecordError) -> Self {
+    pub fn for_record(
+        file: impl Into<String>,
+        record: &Record<'_>,
+        error: &crate::event::RecordError,
+    ) -> Self {
         let kind = match error {
             crate::event::RecordError::NotAnObject { .. } => ReadErrorKind::NotAnObject,
             _ => ReadErrorKind::InvalidJson,
@@ -377,10 +383,9 @@ impl<'r> RecordReader<'r> {
         let head = io::Cursor::new(magic[..got].to_vec());
         let source: Box<dyn Read + 'r> = match early_error {
             Some(e) => Box::new(FailingReader(Some(e))),
-            None if gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(
-                64 * 1024,
-                head.chain(counting),
-            ))),
+            None if gzip => Box::new(flate2::read::MultiGzDecoder::new(
+                io::BufReader::with_capacity(64 * 1024, head.chain(counting)),
+            )),
             None => Box::new(head.chain(counting)),
         };
         RecordReader {
@@ -495,7 +500,12 @@ impl<'r> RecordReader<'r> {
         }
     }
 
-    fn error(&self, location: ErrorLocation, kind: ReadErrorKind, message: impl Into<String>) -> ReadError {
+    fn error(
+        &self,
+        location: ErrorLocation,
+        kind: ReadErrorKind,
+        message: impl Into<String>,
+    ) -> ReadError {
         ReadError::new(self.name.clone(), location, kind, message)
     }
 
@@ -511,7 +521,9 @@ impl<'r> RecordReader<'r> {
         let e = self.scanner.take_io_error()?;
         let (kind, what) = if self.gzip {
             match e.kind() {
-                io::ErrorKind::UnexpectedEof => (ReadErrorKind::TruncatedGzip, "compressed stream ends early"),
+                io::ErrorKind::UnexpectedEof => {
+                    (ReadErrorKind::TruncatedGzip, "compressed stream ends early")
+                }
                 io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
                     (ReadErrorKind::CorruptGzip, "damaged compressed data")
                 }
@@ -645,7 +657,11 @@ impl<'r> RecordReader<'r> {
                 }
                 if !self.started {
                     self.started = true;
-                    return Step::Error(self.error(ErrorLocation::File, ReadErrorKind::Empty, "no JSON in the input"));
+                    return Step::Error(self.error(
+                        ErrorLocation::File,
+                        ReadErrorKind::Empty,
+                        "no JSON in the input",
+                    ));
                 }
                 return Step::Done;
             }
@@ -702,7 +718,9 @@ impl<'r> RecordReader<'r> {
                         };
                         if first_value {
                             let start = self.scanner.mark;
-                            let single_line = memchr::memchr(b'\n', self.scanner.slice(start, start + len)).is_none();
+                            let single_line =
+                                memchr::memchr(b'\n', self.scanner.slice(start, start + len))
+                                    .is_none();
                             // Look ahead (keeping this object in the buffer) for more values.
                             if let Ok(Some(_)) = self.scanner.peek_between(false) {
                                 shape = InputShape::JsonLines;
@@ -712,7 +730,15 @@ impl<'r> RecordReader<'r> {
                         // The look-ahead may have refilled (and moved) the buffer: re-read `mark`.
                         let start = self.scanner.mark;
                         let byte_offset = self.scanner.offset_of(start);
-                        self.classify_object(&summary, start, start + len, index, byte_offset, shape, None)
+                        self.classify_object(
+                            &summary,
+                            start,
+                            start + len,
+                            index,
+                            byte_offset,
+                            shape,
+                            None,
+                        )
                     }
                     Err(e) => {
                         self.next_index += 1;
@@ -727,12 +753,14 @@ impl<'r> RecordReader<'r> {
                 self.next_index += 1;
                 if first_value && !matches!(b, b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') {
                     let head = self.scanner.lookahead(16);
-                    let message = if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-                        "not JSON in UTF-8: UTF-16 text (convert it to UTF-8 first)".to_string()
-                    } else {
-                        format!("not JSON (starts with {:?})", String::from_utf8_lossy(head))
-                    };
-                    let err = self.error(ErrorLocation::File, ReadErrorKind::NotCloudTrail, message);
+                    let message =
+                        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+                            "not JSON in UTF-8: UTF-16 text (convert it to UTF-8 first)".to_string()
+                        } else {
+                            format!("not JSON (starts with {:?})", String::from_utf8_lossy(head))
+                        };
+                    let err =
+                        self.error(ErrorLocation::File, ReadErrorKind::NotCloudTrail, message);
                     self.stop_after_damage();
                     return Step::Error(err);
                 }
@@ -932,7 +960,8 @@ impl<'r> RecordReader<'r> {
         let object = self.scanner.slice(start, end);
         let span = |s: (usize, usize)| &object[s.0..s.1];
         // Inside `Records`, every object is a record.
-        if container == Some(Container::Keyed(ContainerKey::Records)) || summary.cloudtrail_keys > 0 {
+        if container == Some(Container::Keyed(ContainerKey::Records)) || summary.cloudtrail_keys > 0
+        {
             return Step::Record {
                 bytes: RecordBytes::Buffer(start, end),
                 index,
@@ -974,7 +1003,9 @@ impl<'r> RecordReader<'r> {
                     shape: InputShape::LookupEvents,
                     has_head: false,
                 },
-                Err(message) => Step::Error(self.error(location, ReadErrorKind::InvalidJson, message)),
+                Err(message) => {
+                    Step::Error(self.error(location, ReadErrorKind::InvalidJson, message))
+                }
             };
         }
         if let Some(n) = envelope::s3_notification_objects(summary, object) {
@@ -1041,7 +1072,11 @@ fn kind_of(first: u8) -> &'static str {
 
 /// Reads every record of `input` into `sink` (which may stop early by returning
 /// `ControlFlow::Break`). `name` is used in the report and errors.
-pub fn read_stream(name: &str, input: impl Read, sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>) -> FileReport {
+pub fn read_stream(
+    name: &str,
+    input: impl Read,
+    sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>,
+) -> FileReport {
     read_all(name, &mut RecordReader::new(name, input), sink)
 }
 
@@ -1058,7 +1093,11 @@ fn read_decoded(
 }
 
 /// Drains `reader` into `sink` and reports.
-fn read_all(name: &str, reader: &mut RecordReader<'_>, sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>) -> FileReport {
+fn read_all(
+    name: &str,
+    reader: &mut RecordReader<'_>,
+    sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>,
+) -> FileReport {
     let mut errors = Vec::new();
     while let Some(item) = reader.next_record() {
         match item {
@@ -1092,7 +1131,10 @@ const WHOLE_GZIP_MAX_DECODED: usize = 64 * 1024 * 1024;
 /// 64 MiB decoded) with libdeflate and checked against their CRC and size; when that
 /// fails (damage, or several gzip members), the file is streamed instead, which
 /// delivers every record before the damage and reports where it is.
-pub fn read_file(file: &InputFile, sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>) -> FileReport {
+pub fn read_file(
+    file: &InputFile,
+    sink: &mut dyn FnMut(Record<'_>) -> ControlFlow<()>,
+) -> FileReport {
     let name = file.display_name();
     if file.is_stdin() {
         let stdin = io::stdin();
@@ -1184,7 +1226,9 @@ thread_local! {
 impl WholeFileState {
     /// This thread's state (a fresh one if a caller up the stack holds it).
     fn take() -> Box<WholeFileState> {
-        WHOLE_FILE_STATE.with(|cell| cell.take()).unwrap_or_default()
+        WHOLE_FILE_STATE
+            .with(|cell| cell.take())
+            .unwrap_or_default()
     }
 
     /// Keeps the state for this thread's next file.
@@ -1216,7 +1260,9 @@ fn gunzip_whole(compressed: &[u8], state: &mut WholeFileState) -> Option<Vec<u8>
     // Only bytes never used before get zeroed; libdeflate overwrites the rest.
     let mut out = std::mem::take(&mut state.spare);
     out.resize(size, 0);
-    let decompressor = state.decompressor.get_or_insert_with(libdeflater::Decompressor::new);
+    let decompressor = state
+        .decompressor
+        .get_or_insert_with(libdeflater::Decompressor::new);
     let decoded = decompressor.gzip_decompress(compressed, &mut out);
     if decoded.is_ok_and(|n| n == size) && libdeflater::crc32(&out) == crc {
         Some(out)
@@ -1265,7 +1311,12 @@ fn io_error_for(path: &Path, e: &io::Error) -> ReadError {
     )
 }
 
-fn discover_path(path: &Path, files: &mut Vec<InputFile>, errors: &mut Vec<ReadError>, visited: &mut Vec<PathBuf>) {
+fn discover_path(
+    path: &Path,
+    files: &mut Vec<InputFile>,
+    errors: &mut Vec<ReadError>,
+    visited: &mut Vec<PathBuf>,
+) {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -1327,10 +1378,14 @@ mod tests {
 
     /// Everything a read delivers, in order: records (bytes, index, offset, shape)
     /// and errors, then the report's counts.
-    fn transcript(read: impl FnOnce(&mut dyn FnMut(Record<'_>) -> ControlFlow<()>) -> FileReport) -> Vec<String> {
+    fn transcript(
+        read: impl FnOnce(&mut dyn FnMut(Record<'_>) -> ControlFlow<()>) -> FileReport,
+    ) -> Vec<String> {
         let mut out = Vec::new();
         let report = read(&mut |r| {
-            let head = r.event().map(|e| format!("{:?}/{:?}", e.event_name(), e.user_name()));
+            let head = r
+                .event()
+                .map(|e| format!("{:?}/{:?}", e.event_name(), e.user_name()));
             out.push(format!(
                 "{} {} {:?} {} {:?}",
                 r.index,
@@ -1341,8 +1396,16 @@ mod tests {
             ));
             ControlFlow::Continue(())
         });
-        out.extend(report.errors.iter().map(|e| format!("{:?} {e}", e.location)));
-        out.push(format!("{} {} {:?}", report.records, report.bytes_decoded, report.shape));
+        out.extend(
+            report
+                .errors
+                .iter()
+                .map(|e| format!("{:?} {e}", e.location)),
+        );
+        out.push(format!(
+            "{} {} {:?}",
+            report.records, report.bytes_decoded, report.shape
+        ));
         out
     }
 
@@ -1362,9 +1425,19 @@ mod tests {
         let inputs: Vec<(&str, Vec<u8>)> = vec![
             ("big.json", format!(r#"{{"Records":[{big}]}}"#).into_bytes()),
             // Damage in the middle: records before it are delivered, then the error.
-            ("damaged.json", br#"{"Records":[{"eventName":"A"},{"eventName":"B" "x":1},{"eventName":"C"}]}"#.to_vec()),
-            ("lines.jsonl", b"{\"eventName\":\"L1\"}\n{\"eventName\":\n{\"eventName\":\"L3\"}\n".to_vec()),
-            ("cut.json", br#"{"Records":[{"eventName":"A"},{"eventName":"B"#.to_vec()),
+            (
+                "damaged.json",
+                br#"{"Records":[{"eventName":"A"},{"eventName":"B" "x":1},{"eventName":"C"}]}"#
+                    .to_vec(),
+            ),
+            (
+                "lines.jsonl",
+                b"{\"eventName\":\"L1\"}\n{\"eventName\":\n{\"eventName\":\"L3\"}\n".to_vec(),
+            ),
+            (
+                "cut.json",
+                br#"{"Records":[{"eventName":"A"},{"eventName":"B"#.to_vec(),
+            ),
             ("empty.json", Vec::new()),
             ("small.json", br#"{"eventName":"S"}"#.to_vec()),
         ];
@@ -1372,8 +1445,16 @@ mod tests {
         // the reused decompression buffer goes from large to small inputs too.
         for (name, plain) in &inputs {
             for compressed in [false, true] {
-                let bytes = if compressed { gzip(plain) } else { plain.clone() };
-                let path = dir.path().join(if compressed { format!("{name}.gz") } else { name.to_string() });
+                let bytes = if compressed {
+                    gzip(plain)
+                } else {
+                    plain.clone()
+                };
+                let path = dir.path().join(if compressed {
+                    format!("{name}.gz")
+                } else {
+                    name.to_string()
+                });
                 fs::write(&path, &bytes).expect("write");
                 let file = InputFile {
                     len: bytes.len() as u64,

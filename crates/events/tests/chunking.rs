@@ -45,7 +45,14 @@ fn inputs() -> Vec<Vec<u8>> {
         .collect();
     let lines: String = (0..40).map(|i| sample_record(i) + "\n").collect();
     all.push(lines.clone().into_bytes());
-    all.push(format!("{{\"Records\":[{},{}]}}", sample_record(1), sample_record(2)).into_bytes());
+    all.push(
+        format!(
+            "{{\"Records\":[{},{}]}}",
+            sample_record(1),
+            sample_record(2)
+        )
+        .into_bytes(),
+    );
     // Damaged variants.
     let mut broken = lines.clone();
     broken.insert_str(3000, "{\"eventName\": tru}\n");
@@ -71,8 +78,16 @@ fn trickled_input_gives_the_same_records_and_errors() {
             });
             assert_eq!(trickled, whole, "input {n} with reads of {sizes:?}");
             assert_eq!(report.shape, whole_report.shape, "input {n}");
-            assert_eq!(report.bytes_decoded, whole_report.bytes_decoded, "input {n}");
-            let kinds = |r: &FileReport| r.errors.iter().map(|e| (e.kind, e.location)).collect::<Vec<_>>();
+            assert_eq!(
+                report.bytes_decoded, whole_report.bytes_decoded,
+                "input {n}"
+            );
+            let kinds = |r: &FileReport| {
+                r.errors
+                    .iter()
+                    .map(|e| (e.kind, e.location))
+                    .collect::<Vec<_>>()
+            };
             // Gzip errors are located by compressed bytes consumed, which depends on
             // the decoder's read-ahead: compare kinds only for those.
             let gz_safe = |r: &FileReport| r.errors.iter().map(|e| e.kind).collect::<Vec<_>>();

@@ -15,16 +15,33 @@ fn stratus_detonation_logs_all_310_records() {
     let mut non_ip_sources = 0;
     for file in &files {
         let (got, report) = read_path(&file.path);
-        assert!(report.errors.is_empty(), "{}: {:?}", file.path.display(), report.errors);
-        assert_eq!(report.shape, Some(InputShape::JsonArray), "{}", file.path.display());
+        assert!(
+            report.errors.is_empty(),
+            "{}: {:?}",
+            file.path.display(),
+            report.errors
+        );
+        assert_eq!(
+            report.shape,
+            Some(InputShape::JsonArray),
+            "{}",
+            file.path.display()
+        );
         for g in &got {
-            let event =
-                CloudTrailEvent::parse(g.text.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", file.path.display()));
+            let event = CloudTrailEvent::parse(g.text.as_bytes())
+                .unwrap_or_else(|e| panic!("{}: {e}", file.path.display()));
             assert!(event.event_name().is_some());
-            assert!(event.event_time_millis().is_some(), "{:?}", event.event_time());
+            assert!(
+                event.event_time_millis().is_some(),
+                "{:?}",
+                event.event_time()
+            );
             // Values are kept as logged: fake regions and non-IP source addresses.
             let region = event.aws_region().unwrap_or_default();
-            if !region.starts_with("us-") && !region.starts_with("eu-") && !region.starts_with("ap-") {
+            if !region.starts_with("us-")
+                && !region.starts_with("eu-")
+                && !region.starts_with("ap-")
+            {
                 odd_regions += 1;
             }
             if let Some(ip) = event.source_ip() {
@@ -60,7 +77,10 @@ fn serializer_test_file_and_its_compact_and_gzip_forms_agree() {
         assert!(!values.is_empty());
         all.push(values);
     }
-    assert_eq!(all[1], all[2], "gzip and plain compact files hold the same records");
+    assert_eq!(
+        all[1], all[2],
+        "gzip and plain compact files hold the same records"
+    );
     assert_eq!(all[0].len(), all[1].len());
     assert_eq!(all[0][0]["eventName"], all[1][0]["eventName"]);
 }
@@ -100,10 +120,15 @@ fn missing_unknown_and_renamed_fields_are_tolerated() {
         assert!(report.errors.is_empty(), "{name}: {:?}", report.errors);
         assert!(!got.is_empty(), "{name}");
         for g in &got {
-            let event = CloudTrailEvent::parse(g.text.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let event =
+                CloudTrailEvent::parse(g.text.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
             let v = g.json();
             assert_eq!(event.event_name(), v["eventName"].as_str(), "{name}");
-            assert_eq!(event.user_identity_type(), v["userIdentity"]["type"].as_str(), "{name}");
+            assert_eq!(
+                event.user_identity_type(),
+                v["userIdentity"]["type"].as_str(),
+                "{name}"
+            );
         }
     }
 }
@@ -131,13 +156,20 @@ fn sqs_message_bodies_are_not_cloudtrail() {
     let e = &report.errors[0];
     assert_eq!(e.kind, ReadErrorKind::NotCloudTrail);
     assert!(e.kind.is_informational());
-    assert!(e.message.contains("S3 notification listing 2 log objects"), "{e}");
+    assert!(
+        e.message.contains("S3 notification listing 2 log objects"),
+        "{e}"
+    );
 
     let (got, report) = read_path(&aws_lib("SQSMessageBodyWrongFormat"));
     assert!(got.is_empty());
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].kind, ReadErrorKind::NotCloudTrail);
-    assert!(report.errors[0].message.contains("Type"), "{}", report.errors[0]);
+    assert!(
+        report.errors[0].message.contains("Type"),
+        "{}",
+        report.errors[0]
+    );
 }
 
 #[test]

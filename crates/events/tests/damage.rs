@@ -27,8 +27,14 @@ fn truncated_gzip_delivers_records_before_the_cut() {
     assert_eq!(errs.len(), 1, "{:?}", report.errors);
     let text = errs[0].to_string();
     assert!(text.starts_with("logs/cut.json.gz: byte "), "{text}");
-    assert_eq!(errs[0].location, ErrorLocation::ByteOffset(cut.len() as u64));
-    assert!(text.contains(&format!("{} records delivered", got.len())), "{text}");
+    assert_eq!(
+        errs[0].location,
+        ErrorLocation::ByteOffset(cut.len() as u64)
+    );
+    assert!(
+        text.contains(&format!("{} records delivered", got.len())),
+        "{text}"
+    );
 }
 
 #[test]
@@ -41,7 +47,10 @@ fn truncated_gzip_of_a_real_corpus_file() {
         assert_eq!(a.text, b.text);
     }
     assert!(
-        report.errors.iter().any(|e| e.kind == ReadErrorKind::TruncatedGzip),
+        report
+            .errors
+            .iter()
+            .any(|e| e.kind == ReadErrorKind::TruncatedGzip),
         "{:?}",
         report.errors
     );
@@ -58,7 +67,11 @@ fn corrupt_gzip_bytes_are_reported() {
     let (got, report) = read_bytes("bad.gz", &damaged);
     assert!(got.len() < 300);
     for (i, g) in got.iter().enumerate() {
-        assert_eq!(g.text, sample_record(i as u64), "records before the damage are intact");
+        assert_eq!(
+            g.text,
+            sample_record(i as u64),
+            "records before the damage are intact"
+        );
     }
     assert!(
         report
@@ -117,7 +130,11 @@ fn invalid_json_line_in_the_middle_keeps_the_lines_after_it() {
     assert!(text.contains("invalid JSON"), "{text}");
     // Line numbers: the records are one per line, no blank lines.
     assert!(text.ends_with(", line 3)"), "{text}");
-    assert!(report.errors[1].message.ends_with(", line 5)"), "{}", report.errors[1]);
+    assert!(
+        report.errors[1].message.ends_with(", line 5)"),
+        "{}",
+        report.errors[1]
+    );
     assert!(
         report.errors[4].message.contains("starts on line 10"),
         "{}",
@@ -230,27 +247,45 @@ fn empty_and_whitespace_files() {
 
 #[test]
 fn non_json_files_are_reported_as_not_cloudtrail() {
-    for input in [&b"hello, world\n"[..], b"\x89PNG\r\n\x1a\n\0\0\0", b"<html></html>"] {
+    for input in [
+        &b"hello, world\n"[..],
+        b"\x89PNG\r\n\x1a\n\0\0\0",
+        b"<html></html>",
+    ] {
         let (got, report) = read_bytes("x.txt", input);
         assert!(got.is_empty());
         assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
         assert_eq!(report.errors[0].kind, ReadErrorKind::NotCloudTrail);
-        assert!(report.errors[0].message.starts_with("not JSON"), "{}", report.errors[0]);
+        assert!(
+            report.errors[0].message.starts_with("not JSON"),
+            "{}",
+            report.errors[0]
+        );
     }
     // PowerShell 5 writes UTF-16 by default: say so.
     let utf16: Vec<u8> = [0xFF, 0xFE]
         .into_iter()
-        .chain("{\"eventName\":\"x\"}".encode_utf16().flat_map(u16::to_le_bytes))
+        .chain(
+            "{\"eventName\":\"x\"}"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
         .collect();
     let (got, report) = read_bytes("ps.json", &utf16);
     assert!(got.is_empty());
-    assert!(report.errors[0].message.contains("UTF-16"), "{}", report.errors[0]);
+    assert!(
+        report.errors[0].message.contains("UTF-16"),
+        "{}",
+        report.errors[0]
+    );
     let (got, report) = read_path(&data("not_cloudtrail.json"));
     assert!(got.is_empty());
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].kind, ReadErrorKind::NotCloudTrail);
     assert!(
-        report.errors[0].message.contains("name, version, dependencies"),
+        report.errors[0]
+            .message
+            .contains("name, version, dependencies"),
         "{}",
         report.errors[0]
     );
@@ -273,7 +308,11 @@ fn invalid_escape_and_control_bytes() {
     let (got, report) = read_bytes("esc.jsonl", input.as_bytes());
     assert_eq!(got.len(), 1);
     assert_eq!(report.errors.len(), 1);
-    assert!(report.errors[0].message.contains("escape"), "{}", report.errors[0]);
+    assert!(
+        report.errors[0].message.contains("escape"),
+        "{}",
+        report.errors[0]
+    );
 }
 
 #[test]
@@ -308,13 +347,19 @@ fn quoted_log_text_in_errors_is_cut_short() {
     let input = format!("{{\"{long_key}\":1}}\n{{\"a\":2}}\n");
     let (_, report) = read_bytes("keys.jsonl", input.as_bytes());
     assert_eq!(report.errors.len(), 2, "{:?}", report.errors);
-    assert!(report.errors.iter().all(|e| e.kind == ReadErrorKind::NotCloudTrail));
+    assert!(report
+        .errors
+        .iter()
+        .all(|e| e.kind == ReadErrorKind::NotCloudTrail));
     assert!(
         report.errors[0].message.len() < 200,
         "{}",
         report.errors[0].message.len()
     );
-    let envelope = format!("{{\"detail-type\":\"{}\",\"detail\":{{}}}}", "d".repeat(10_000));
+    let envelope = format!(
+        "{{\"detail-type\":\"{}\",\"detail\":{{}}}}",
+        "d".repeat(10_000)
+    );
     let (_, report) = read_bytes("eb.json", envelope.as_bytes());
     assert_eq!(report.errors.len(), 1);
     assert!(report.errors[0].message.len() < 200);

@@ -20,7 +20,11 @@ fn walks_directories_sorted_and_reports_problems() {
     std::os::unix::fs::symlink(root.join("nowhere"), root.join("dangling")).unwrap();
     std::os::unix::fs::symlink(root, root.join("b/loop")).unwrap();
 
-    let (files, errors) = discover_inputs(&[root.to_path_buf(), PathBuf::from("-"), root.join("missing.json")]);
+    let (files, errors) = discover_inputs(&[
+        root.to_path_buf(),
+        PathBuf::from("-"),
+        root.join("missing.json"),
+    ]);
     let names: Vec<String> = files
         .iter()
         .map(|f| {
@@ -33,7 +37,14 @@ fn walks_directories_sorted_and_reports_problems() {
         .collect();
     assert_eq!(
         names,
-        [".hidden", "README", "a/1.json", "b/2.json.gz", "b/nested/z.json", "-"]
+        [
+            ".hidden",
+            "README",
+            "a/1.json",
+            "b/2.json.gz",
+            "b/nested/z.json",
+            "-"
+        ]
     );
     assert_eq!(files[2].len, 2);
     assert_eq!(files[5], InputFile::stdin());

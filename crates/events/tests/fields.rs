@@ -56,8 +56,14 @@ fn head_accessors() {
     assert_eq!(e.user_name(), Some("ops-role"));
     assert_eq!(e.read_only(), Some(true));
     assert_eq!(e.raw_bytes(), raw.as_bytes());
-    assert_eq!(EventFields::event_name(&e).as_deref(), Some("DescribeInstances"));
-    assert_eq!(EventFields::event_source(&e).as_deref(), Some("ec2.amazonaws.com"));
+    assert_eq!(
+        EventFields::event_name(&e).as_deref(),
+        Some("DescribeInstances")
+    );
+    assert_eq!(
+        EventFields::event_source(&e).as_deref(),
+        Some("ec2.amazonaws.com")
+    );
     assert_eq!(EventFields::event_time_millis(&e), Some(1_714_557_642_000));
 }
 
@@ -67,7 +73,10 @@ fn unexpected_types_do_not_fail_the_parse() {
     let e = CloudTrailEvent::parse(&raw).unwrap();
     // A number where a string is expected: no string, but the value is found.
     assert_eq!(e.source_ip(), None);
-    assert_eq!(values(&e, "sourceIPAddress"), [("number".into(), Some("12345".into()))]);
+    assert_eq!(
+        values(&e, "sourceIPAddress"),
+        [("number".into(), Some("12345".into()))]
+    );
     assert_eq!(e.aws_region(), None);
     assert_eq!(values(&e, "awsRegion"), [("null".into(), None)]);
     assert_eq!(e.user_agent(), None);
@@ -75,7 +84,10 @@ fn unexpected_types_do_not_fail_the_parse() {
         values(&e, "userAgent"),
         [("object".into(), Some(r#"{"nested": true}"#.into()))]
     );
-    assert_eq!(values(&e, "userAgent.nested"), [("bool".into(), Some("true".into()))]);
+    assert_eq!(
+        values(&e, "userAgent.nested"),
+        [("bool".into(), Some("true".into()))]
+    );
     assert_eq!(e.error_code(), None);
     assert_eq!(
         values(&e, "errorCode"),
@@ -137,7 +149,10 @@ fn dotted_paths_and_array_fan_out() {
         values(&e, "additionalEventData.flag"),
         [("bool".into(), Some("true".into()))]
     );
-    assert_eq!(values(&e, "additionalEventData.none"), [("null".into(), None)]);
+    assert_eq!(
+        values(&e, "additionalEventData.none"),
+        [("null".into(), None)]
+    );
     assert_eq!(
         values(&e, "userIdentity.sessionContext.sessionIssuer.userName"),
         [("str".into(), Some("ShouldNotWin".into()))]
@@ -215,8 +230,10 @@ fn agrees_with_the_serde_json_reference_implementation() {
                 assert_eq!(a.0, b.0, "{path}");
                 match a.0.as_str() {
                     "object" | "array" => {
-                        let av: serde_json::Value = serde_json::from_str(a.1.as_deref().unwrap()).unwrap();
-                        let bv: serde_json::Value = serde_json::from_str(b.1.as_deref().unwrap()).unwrap();
+                        let av: serde_json::Value =
+                            serde_json::from_str(a.1.as_deref().unwrap()).unwrap();
+                        let bv: serde_json::Value =
+                            serde_json::from_str(b.1.as_deref().unwrap()).unwrap();
                         assert_eq!(av, bv, "{path}");
                     }
                     "number" => {
@@ -283,10 +300,22 @@ fn parse_errors() {
 #[test]
 fn event_time_formats() {
     for (raw, want) in [
-        (r#"{"eventTime":"2024-05-01T10:00:42Z"}"#, Some(1_714_557_642_000)),
-        (r#"{"eventTime":"2024-05-01T10:00:42.250Z"}"#, Some(1_714_557_642_250)),
-        (r#"{"eventTime":"2024-05-01T12:00:42+02:00"}"#, Some(1_714_557_642_000)),
-        (r#"{"eventTime":"2024-05-01 10:00:42.000"}"#, Some(1_714_557_642_000)),
+        (
+            r#"{"eventTime":"2024-05-01T10:00:42Z"}"#,
+            Some(1_714_557_642_000),
+        ),
+        (
+            r#"{"eventTime":"2024-05-01T10:00:42.250Z"}"#,
+            Some(1_714_557_642_250),
+        ),
+        (
+            r#"{"eventTime":"2024-05-01T12:00:42+02:00"}"#,
+            Some(1_714_557_642_000),
+        ),
+        (
+            r#"{"eventTime":"2024-05-01 10:00:42.000"}"#,
+            Some(1_714_557_642_000),
+        ),
         (r#"{"eventTime":"yesterday"}"#, None),
         (r#"{"eventTime":1714557642}"#, None),
     ] {
@@ -332,12 +361,18 @@ fn tricky_json_agrees_with_serde_json() {
                 assert_eq!(ours, theirs);
                 continue;
             }
-            assert_eq!(ours.len(), theirs.len(), "{raw} {path}: {ours:?} vs {theirs:?}");
+            assert_eq!(
+                ours.len(),
+                theirs.len(),
+                "{raw} {path}: {ours:?} vs {theirs:?}"
+            );
             for (a, b) in ours.iter().zip(&theirs) {
                 assert_eq!(a.0, b.0, "{raw} {path}");
                 if matches!(a.0.as_str(), "object" | "array") {
-                    let av: serde_json::Value = serde_json::from_str(a.1.as_deref().unwrap()).unwrap();
-                    let bv: serde_json::Value = serde_json::from_str(b.1.as_deref().unwrap()).unwrap();
+                    let av: serde_json::Value =
+                        serde_json::from_str(a.1.as_deref().unwrap()).unwrap();
+                    let bv: serde_json::Value =
+                        serde_json::from_str(b.1.as_deref().unwrap()).unwrap();
                     assert_eq!(av, bv, "{raw} {path}");
                 } else if a.0 != "number" {
                     assert_eq!(a.1, b.1, "{raw} {path}");

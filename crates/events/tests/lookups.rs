@@ -24,7 +24,8 @@ enum Seen {
 }
 
 fn seen(v: &FieldValue<'_>) -> Seen {
-    let json = |text: &str| serde_json::from_str::<Value>(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    let json =
+        |text: &str| serde_json::from_str::<Value>(text).unwrap_or_else(|e| panic!("{text}: {e}"));
     match v {
         FieldValue::Null => Seen::Null,
         FieldValue::Bool(b) => Seen::Bool(*b),
@@ -142,7 +143,10 @@ fn every_corpus_record_agrees_with_serde_json() {
     }
     // 310 Stratus records plus the AWS library's.
     assert!(records > 310, "{records} records");
-    assert!(paths > 20 * records as usize, "{paths} paths for {records} records");
+    assert!(
+        paths > 20 * records as usize,
+        "{paths} paths for {records} records"
+    );
 }
 
 #[test]
@@ -247,12 +251,21 @@ fn lookups_answer_exact_values() {
         ["Allow", "Deny"]
     );
     assert_eq!(
-        strings(&["requestParameters", "policy", "Statement", "Principal", "AWS"]),
+        strings(&[
+            "requestParameters",
+            "policy",
+            "Statement",
+            "Principal",
+            "AWS"
+        ]),
         ["arn:a", "arn:b"]
     );
     assert_eq!(visit_all(&e, &["responseElements"]).1, [Seen::Null]);
     assert_eq!(visit_all(&e, &["responseElements", "x"]), (false, vec![]));
-    assert_eq!(visit_all(&e, &["requestParameters", "bucketName", "x"]), (false, vec![]));
+    assert_eq!(
+        visit_all(&e, &["requestParameters", "bucketName", "x"]),
+        (false, vec![])
+    );
     assert_eq!(visit_all(&e, &["nope"]), (false, vec![]));
 
     let service = CloudTrailEvent::parse(
@@ -263,6 +276,10 @@ fn lookups_answer_exact_values() {
         visit_all(&service, &["userIdentity", "invokedBy"]),
         (false, vec![Seen::Str("cloudtrail.amazonaws.com".into())])
     );
-    let user = CloudTrailEvent::parse(br#"{"userIdentity":{"type":"IAMUser"},"invokedBy":"x"}"#).unwrap();
-    assert_eq!(visit_all(&user, &["userIdentity", "invokedBy"]), (false, vec![]));
+    let user =
+        CloudTrailEvent::parse(br#"{"userIdentity":{"type":"IAMUser"},"invokedBy":"x"}"#).unwrap();
+    assert_eq!(
+        visit_all(&user, &["userIdentity", "invokedBy"]),
+        (false, vec![])
+    );
 }

@@ -44,7 +44,8 @@ impl Read for LazyInput {
                 if self.records_envelope && self.next > 0 {
                     self.pending.push(b',');
                 }
-                self.pending.extend_from_slice(sample_record(self.next).as_bytes());
+                self.pending
+                    .extend_from_slice(sample_record(self.next).as_bytes());
                 if !self.records_envelope {
                     self.pending.push(b'\n');
                 }
@@ -84,7 +85,11 @@ fn check_flat(records_envelope: bool, count: u64, expected_shape: InputShape) {
     }
     assert_eq!(n, count);
     assert_eq!(reader.shape(), Some(expected_shape));
-    assert!(reader.bytes_decoded() > 200_000_000, "{} bytes", reader.bytes_decoded());
+    assert!(
+        reader.bytes_decoded() > 200_000_000,
+        "{} bytes",
+        reader.bytes_decoded()
+    );
     assert!(max_record > 1000);
     assert!(max_capacity < FEW_MB, "buffer grew to {max_capacity} bytes");
 }
@@ -102,7 +107,8 @@ fn records_array_200_mb_in_a_flat_buffer() {
 #[test]
 fn gzip_stream_in_a_flat_buffer() {
     // Compressed lazily too: the encoder reads the generator as it goes.
-    let compressed = flate2::read::GzEncoder::new(LazyInput::new(60_000, false), flate2::Compression::fast());
+    let compressed =
+        flate2::read::GzEncoder::new(LazyInput::new(60_000, false), flate2::Compression::fast());
     let mut reader = RecordReader::new("lazy.gz", compressed);
     let mut n = 0;
     let mut max_capacity = 0;

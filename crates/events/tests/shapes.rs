@@ -37,7 +37,10 @@ fn bare_array() {
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.shape, Some(InputShape::JsonArray));
     assert_eq!(got.len(), 3);
-    assert_eq!(got[2].field("eventName").as_deref(), Some("CreateAccessKey"));
+    assert_eq!(
+        got[2].field("eventName").as_deref(),
+        Some("CreateAccessKey")
+    );
 }
 
 #[test]
@@ -57,7 +60,12 @@ fn json_lines_with_blank_lines_crlf_and_no_final_newline() {
     let names: Vec<_> = got.iter().map(|g| g.field("eventName").unwrap()).collect();
     assert_eq!(
         names,
-        ["CreateUser", "AttachUserPolicy", "CreateAccessKey", "DeleteTrail"]
+        [
+            "CreateUser",
+            "AttachUserPolicy",
+            "CreateAccessKey",
+            "DeleteTrail"
+        ]
     );
     assert!(got.iter().all(|g| g.shape == InputShape::JsonLines));
 }
@@ -78,7 +86,9 @@ fn concatenated_gzip_members_are_all_read() {
     let (got, report) = read_bytes("two-members.gz", &two);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(
-        got.iter().map(|g| g.field("eventName").unwrap()).collect::<Vec<_>>(),
+        got.iter()
+            .map(|g| g.field("eventName").unwrap())
+            .collect::<Vec<_>>(),
         ["A", "B"]
     );
 }
@@ -107,7 +117,10 @@ fn eventbridge_lines_skip_non_cloudtrail_events_with_a_note() {
     let e = &report.errors[0];
     assert_eq!(e.kind, ReadErrorKind::NotCloudTrail);
     assert!(e.kind.is_informational());
-    assert!(e.message.contains("EC2 Instance State-change Notification"), "{e}");
+    assert!(
+        e.message.contains("EC2 Instance State-change Notification"),
+        "{e}"
+    );
     assert!(e.to_string().contains("record 2"), "{e}");
 }
 
@@ -121,7 +134,10 @@ fn lookup_events_output_decodes_the_string_records() {
     assert_eq!(v["eventName"], "AttachUserPolicy");
     assert_eq!(v["userIdentity"]["userName"], "analyst1");
     let event = CloudTrailEvent::parse(got[1].text.as_bytes()).unwrap();
-    assert_eq!(event.principal_arn(), Some("arn:aws:iam::111122223333:user/analyst1"));
+    assert_eq!(
+        event.principal_arn(),
+        Some("arn:aws:iam::111122223333:user/analyst1")
+    );
 }
 
 #[test]
@@ -172,7 +188,10 @@ fn json_lines_of_envelopes_mix() {
     let (got, report) = read_bytes("mix.jsonl", input.as_bytes());
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let names: Vec<_> = got.iter().map(|g| g.field("eventName").unwrap()).collect();
-    assert_eq!(names, ["CreateUser", "AttachUserPolicy", "InS3", "InLookup"]);
+    assert_eq!(
+        names,
+        ["CreateUser", "AttachUserPolicy", "InS3", "InLookup"]
+    );
     assert_eq!(got[2].shape, InputShape::S3Delivery);
     assert_eq!(got[3].shape, InputShape::LookupEvents);
 }
@@ -201,12 +220,17 @@ fn non_object_entries_are_errors_for_that_entry_only() {
         br#"{"Records":[{"eventName":"A"}, 42, "str", null, [1], {"eventName":"B"}]}"#,
     );
     assert_eq!(
-        got.iter().map(|g| g.field("eventName").unwrap()).collect::<Vec<_>>(),
+        got.iter()
+            .map(|g| g.field("eventName").unwrap())
+            .collect::<Vec<_>>(),
         ["A", "B"]
     );
     assert_eq!(got[1].index, 5);
     assert_eq!(report.errors.len(), 4, "{:?}", report.errors);
-    assert!(report.errors.iter().all(|e| e.kind == ReadErrorKind::NotAnObject));
+    assert!(report
+        .errors
+        .iter()
+        .all(|e| e.kind == ReadErrorKind::NotAnObject));
     assert!(
         report.errors[0].to_string().contains("record 1"),
         "{}",
@@ -217,14 +241,15 @@ fn non_object_entries_are_errors_for_that_entry_only() {
 #[test]
 fn sink_can_stop_early() {
     let mut n = 0;
-    let report = firebreak_events::read_stream("stop", &include_bytes!("data/lines.jsonl")[..], &mut |_| {
-        n += 1;
-        if n == 2 {
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(())
-        }
-    });
+    let report =
+        firebreak_events::read_stream("stop", &include_bytes!("data/lines.jsonl")[..], &mut |_| {
+            n += 1;
+            if n == 2 {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        });
     assert_eq!(n, 2);
     assert_eq!(report.records, 2);
 }
@@ -281,7 +306,10 @@ fn gzip_files_on_disk_fast_path_and_several_members() {
     let (got, report) = read_path(&cut);
     assert!(!got.is_empty() && got.len() < 300);
     assert!(
-        report.errors.iter().any(|e| e.kind == ReadErrorKind::TruncatedGzip),
+        report
+            .errors
+            .iter()
+            .any(|e| e.kind == ReadErrorKind::TruncatedGzip),
         "{:?}",
         report.errors
     );

@@ -50,9 +50,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let started = Instant::now();
     let q = CaseQuery::open(&store)?;
-    println!("open: {:?} ({} event parts)", started.elapsed(), q.event_parts());
+    println!(
+        "open: {:?} ({} event parts)",
+        started.elapsed(),
+        q.event_parts()
+    );
     let rows = q.sql("SELECT count(*) AS n FROM cloudtrail")?;
-    println!("events in case: {}", rows.rows[0][0].as_deref().unwrap_or("?"));
+    println!(
+        "events in case: {}",
+        rows.rows[0][0].as_deref().unwrap_or("?")
+    );
 
     time("timeline --access-key", || {
         q.timeline(&TimelineFilter {
@@ -76,7 +83,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|t| t.len())
     });
     time("summary (whole case)", || {
-        q.summary(&SummaryFilter::default()).map(|s| s.to_table().len())
+        q.summary(&SummaryFilter::default())
+            .map(|s| s.to_table().len())
     });
     time("summary --principal", || {
         q.summary(&SummaryFilter {
@@ -97,11 +105,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     // One-shot: what a CLI invocation pays (open + pivot).
     time("open + timeline --access-key", || {
-        CaseQuery::open(&store)?.timeline(&TimelineFilter {
-            access_key: Some(compromise.access_key_id.clone()),
-            ..TimelineFilter::default()
-        })
-        .map(|t| t.len())
+        CaseQuery::open(&store)?
+            .timeline(&TimelineFilter {
+                access_key: Some(compromise.access_key_id.clone()),
+                ..TimelineFilter::default()
+            })
+            .map(|t| t.len())
     });
     Ok(())
 }
@@ -128,7 +137,12 @@ fn time(label: &str, mut run: impl FnMut() -> firebreak_query::Result<usize>) {
     );
 }
 
-fn build(dir: &Path, case_dir: &Path, truth_path: &Path, events: u64) -> Result<(), Box<dyn std::error::Error>> {
+fn build(
+    dir: &Path,
+    case_dir: &Path,
+    truth_path: &Path,
+    events: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
     let corpus = dir.join("corpus");
     let started = Instant::now();
     let cfg = SimConfig {

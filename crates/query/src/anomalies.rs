@@ -9,7 +9,9 @@ use firebreak_store::table::Table;
 
 use crate::convert::{cell, format_millis, int64, int_cell, millis, text};
 use crate::error::{QueryError, Result};
-use crate::exprs::{and_all, identity, principal_expr, principal_filter, session_issuer, ts_literal};
+use crate::exprs::{
+    and_all, identity, principal_expr, principal_filter, session_issuer, ts_literal,
+};
 use crate::session::CaseQuery;
 
 /// The columns of [`anomalies_to_table`].
@@ -212,7 +214,11 @@ impl CaseQuery {
             .gt_eq(ts_literal(baseline_start))
             .and(col("event_ts").lt_eq(ts_literal(until)));
 
-        let principal = opts.principal.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        let principal = opts
+            .principal
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
         let keys: Option<Vec<String>> = match principal {
             None => None,
             Some(who) => {
@@ -229,7 +235,9 @@ impl CaseQuery {
                 let mut keys = Vec::new();
                 for batch in &batches {
                     let column = text(batch, "key", WHAT)?;
-                    keys.extend((0..batch.num_rows()).filter_map(|r| cell(&column, r).map(str::to_string)));
+                    keys.extend(
+                        (0..batch.num_rows()).filter_map(|r| cell(&column, r).map(str::to_string)),
+                    );
                 }
                 if keys.is_empty() {
                     return Ok(Vec::new());
@@ -240,12 +248,16 @@ impl CaseQuery {
 
         let mut filters = vec![in_range];
         if let Some(keys) = &keys {
-            filters.push(baseline_key().in_list(keys.iter().map(|k| lit(k.as_str())).collect(), false));
+            filters.push(
+                baseline_key().in_list(keys.iter().map(|k| lit(k.as_str())).collect(), false),
+            );
         }
         let batches = self.block_on(async {
             let mut df = self.events(WHAT).await?;
             if let Some(predicate) = and_all(filters) {
-                df = df.filter(predicate).map_err(|e| QueryError::exec(WHAT, e))?;
+                df = df
+                    .filter(predicate)
+                    .map_err(|e| QueryError::exec(WHAT, e))?;
             }
             df.aggregate(
                 vec![
@@ -280,7 +292,9 @@ impl CaseQuery {
             let counts = int64(batch, "n", WHAT)?;
             let firsts = millis(batch, "first", WHAT)?;
             for row in 0..batch.num_rows() {
-                let Some(principal) = cell(&key, row) else { continue };
+                let Some(principal) = cell(&key, row) else {
+                    continue;
+                };
                 let n = int_cell(&counts, row).unwrap_or(0).max(0) as u64;
                 let first = int_cell(&firsts, row).unwrap_or(i64::MIN);
                 let window = cell(&in_window, row) == Some("true");

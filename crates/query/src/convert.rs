@@ -27,7 +27,10 @@ pub(crate) fn display_column_name(name: &str) -> String {
 }
 
 /// Formats every cell of `batches` as text (null stays `None`).
-pub(crate) fn batches_to_table(schema: &Schema, batches: &[RecordBatch]) -> Result<Table, ArrowError> {
+pub(crate) fn batches_to_table(
+    schema: &Schema,
+    batches: &[RecordBatch],
+) -> Result<Table, ArrowError> {
     let mut table = Table::new(
         schema
             .fields()
@@ -132,10 +135,9 @@ impl ResourceLists {
         let list = array
             .as_list_opt::<i32>()
             .ok_or_else(|| QueryError::exec(what, format!("column {name} is not a list")))?;
-        let items = list
-            .values()
-            .as_struct_opt()
-            .ok_or_else(|| QueryError::exec(what, format!("column {name} is not a list of structs")))?;
+        let items = list.values().as_struct_opt().ok_or_else(|| {
+            QueryError::exec(what, format!("column {name} is not a list of structs"))
+        })?;
         let arns = match items.column_by_name("arn") {
             Some(a) => cast(a, &DataType::Utf8)
                 .map_err(|e| QueryError::exec(what, e))?
@@ -152,7 +154,11 @@ impl ResourceLists {
             ),
             None => None,
         };
-        let offsets = list.value_offsets().iter().map(|o| (*o).max(0) as usize).collect();
+        let offsets = list
+            .value_offsets()
+            .iter()
+            .map(|o| (*o).max(0) as usize)
+            .collect();
         let nulls = (0..list.len()).map(|row| list.is_null(row)).collect();
         Ok(ResourceLists {
             offsets,
@@ -173,7 +179,11 @@ impl ResourceLists {
         let mut out = Vec::new();
         for item in *start..(*end).min(self.arns.len()) {
             if let Some(arn) = cell(&self.arns, item) {
-                let resource_type = self.types.as_ref().and_then(|t| cell(t, item)).map(str::to_string);
+                let resource_type = self
+                    .types
+                    .as_ref()
+                    .and_then(|t| cell(t, item))
+                    .map(str::to_string);
                 out.push((arn.to_string(), resource_type));
             }
         }
@@ -187,7 +197,10 @@ mod tests {
 
     #[test]
     fn struct_access_names_are_dotted() {
-        assert_eq!(display_column_name("cloudtrail.useridentity[arn]"), "useridentity.arn");
+        assert_eq!(
+            display_column_name("cloudtrail.useridentity[arn]"),
+            "useridentity.arn"
+        );
         assert_eq!(
             display_column_name("cloudtrail.useridentity[sessioncontext][sessionissuer][arn]"),
             "useridentity.sessioncontext.sessionissuer.arn"

@@ -50,7 +50,13 @@ pub const NAMED_QUERIES: &[NamedQuery] = &[
     NamedQuery {
         name: "resources",
         required: &["change"],
-        optional: &["principal", "event_source", "since", "until", "include_failed"],
+        optional: &[
+            "principal",
+            "event_source",
+            "since",
+            "until",
+            "include_failed",
+        ],
     },
     NamedQuery {
         name: "anomalies",
@@ -125,7 +131,12 @@ impl<'a> Params<'a> {
             None => Ok(false),
             Some(v) if v == "true" || v == "yes" || v == "1" => Ok(true),
             Some(v) if v == "false" || v == "no" || v == "0" => Ok(false),
-            Some(v) => Err(QueryError::invalid(self.query, name, &v, "expected true or false")),
+            Some(v) => Err(QueryError::invalid(
+                self.query,
+                name,
+                &v,
+                "expected true or false",
+            )),
         }
     }
 }
@@ -137,7 +148,11 @@ fn check<'a>(name: &str, params: &'a BTreeMap<String, String>) -> Result<Params<
         .find(|q| q.name == name)
         .ok_or_else(|| QueryError::UnknownQuery {
             name: name.to_string(),
-            known: NAMED_QUERIES.iter().map(|q| q.name).collect::<Vec<_>>().join(", "),
+            known: NAMED_QUERIES
+                .iter()
+                .map(|q| q.name)
+                .collect::<Vec<_>>()
+                .join(", "),
         })?;
     for (key, value) in params {
         if !spec.required.contains(&key.as_str()) && !spec.optional.contains(&key.as_str()) {
@@ -192,9 +207,9 @@ impl CaseQuery {
                 .to_table()),
             "resources" => {
                 let change_text = p.text("change").unwrap_or_default();
-                let change = change_text
-                    .parse::<ChangeFilter>()
-                    .map_err(|reason| QueryError::invalid(p.query, "change", &change_text, reason))?;
+                let change = change_text.parse::<ChangeFilter>().map_err(|reason| {
+                    QueryError::invalid(p.query, "change", &change_text, reason)
+                })?;
                 self.resources(&ResourceFilter {
                     change,
                     principal: p.text("principal"),
@@ -241,7 +256,11 @@ pub fn anomalies(store: &CaseStore, opts: &AnomalyOptions) -> Result<Vec<Anomaly
 }
 
 /// [`CaseQuery::run_named`] on a fresh session over `store`.
-pub fn run_named(store: &CaseStore, name: &str, params: &BTreeMap<String, String>) -> Result<Table> {
+pub fn run_named(
+    store: &CaseStore,
+    name: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<Table> {
     CaseQuery::open(store)?.run_named(name, params)
 }
 

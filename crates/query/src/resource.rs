@@ -149,13 +149,21 @@ pub const RESOURCE_FIELDS: &[ResourceField] = &[
     field_of("groupName", "ec2.amazonaws.com", "ec2:security-group"),
     field_of("keyName", "ec2.amazonaws.com", "ec2:key-pair"),
     field_of("name", "cloudtrail.amazonaws.com", "cloudtrail:trail"),
-    field_of("name", "secretsmanager.amazonaws.com", "secretsmanager:secret"),
+    field_of(
+        "name",
+        "secretsmanager.amazonaws.com",
+        "secretsmanager:secret",
+    ),
     field_of("name", "ssm.amazonaws.com", "ssm:parameter"),
     field_of("accessKeyId", "iam.amazonaws.com", "iam:access-key"),
     field_of("policyName", "iam.amazonaws.com", "iam:inline-policy"),
     field_of("serialNumber", "iam.amazonaws.com", "iam:mfa-device"),
     field_of("keyId", "kms.amazonaws.com", "kms:key"),
-    field_of("applicationId", "qbusiness.amazonaws.com", "qbusiness:application"),
+    field_of(
+        "applicationId",
+        "qbusiness.amazonaws.com",
+        "qbusiness:application",
+    ),
     field("bucketName", "s3:bucket"),
     field("userName", "iam:user"),
     field("roleName", "iam:role"),
@@ -176,7 +184,10 @@ pub const RESOURCE_FIELDS: &[ResourceField] = &[
     field("trailName", "cloudtrail:trail"),
     field("detectorId", "guardduty:detector"),
     field("configurationRecorderName", "config:recorder"),
-    field("resolverQueryLogConfigId", "route53resolver:query-log-config"),
+    field(
+        "resolverQueryLogConfigId",
+        "route53resolver:query-log-config",
+    ),
     field("hostedZoneId", "route53:hosted-zone"),
     field("indexId", "qbusiness:index"),
     field("retrieverId", "qbusiness:retriever"),
@@ -283,7 +294,10 @@ pub fn extract(
     resources: &[(String, Option<String>)],
 ) -> Vec<ResourceRef> {
     let mut out = Vec::new();
-    for text in [request_parameters, response_elements].into_iter().flatten() {
+    for text in [request_parameters, response_elements]
+        .into_iter()
+        .flatten()
+    {
         if let Ok(value) = serde_json::from_str::<Value>(text) {
             walk(&value, event_source, 0, &mut out);
         }
@@ -378,7 +392,12 @@ mod tests {
     #[test]
     fn fields_at_any_depth() {
         let response = r#"{"instancesSet":{"items":[{"instanceId":"i-1"},{"instanceId":"i-2"}]}}"#;
-        let found = extract("ec2.amazonaws.com", Some(r#"{"imageId":"ami-9"}"#), Some(response), &[]);
+        let found = extract(
+            "ec2.amazonaws.com",
+            Some(r#"{"imageId":"ami-9"}"#),
+            Some(response),
+            &[],
+        );
         let ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["ami-9", "i-1", "i-2"]);
         assert_eq!(found[1].resource_type, "ec2:instance");
@@ -386,9 +405,19 @@ mod tests {
 
     #[test]
     fn service_specific_fields_win() {
-        let found = extract("ec2.amazonaws.com", Some(r#"{"groupName":"open-ssh"}"#), None, &[]);
+        let found = extract(
+            "ec2.amazonaws.com",
+            Some(r#"{"groupName":"open-ssh"}"#),
+            None,
+            &[],
+        );
         assert_eq!(found[0].resource_type, "ec2:security-group");
-        let found = extract("iam.amazonaws.com", Some(r#"{"groupName":"admins"}"#), None, &[]);
+        let found = extract(
+            "iam.amazonaws.com",
+            Some(r#"{"groupName":"admins"}"#),
+            None,
+            &[],
+        );
         assert_eq!(found[0].resource_type, "iam:group");
         // `name` only names a resource for the services listed.
         assert!(extract("sts.amazonaws.com", Some(r#"{"name":"x"}"#), None, &[]).is_empty());
@@ -401,7 +430,13 @@ mod tests {
             Some("AWS::S3::Bucket".to_string()),
         )];
         let found = extract("s3.amazonaws.com", Some("not json"), None, &resources);
-        assert_eq!(found, vec![ResourceRef { id: "arn:aws:s3:::bucket-a".into(), resource_type: "s3:bucket".into() }]);
+        assert_eq!(
+            found,
+            vec![ResourceRef {
+                id: "arn:aws:s3:::bucket-a".into(),
+                resource_type: "s3:bucket".into()
+            }]
+        );
     }
 
     #[test]
@@ -425,7 +460,17 @@ mod tests {
         let resources = vec![("arn:aws:s3:::bucket-a/key.txt".to_string(), None)];
         assert!(mentions("bucket-a", None, None, &resources));
         assert!(!mentions("bucket", None, None, &resources));
-        assert!(mentions("i-123", Some(r#"{"instanceId":"i-123"}"#), None, &[]));
-        assert!(!mentions("i-12", Some(r#"{"instanceId":"i-123"}"#), None, &[]));
+        assert!(mentions(
+            "i-123",
+            Some(r#"{"instanceId":"i-123"}"#),
+            None,
+            &[]
+        ));
+        assert!(!mentions(
+            "i-12",
+            Some(r#"{"instanceId":"i-123"}"#),
+            None,
+            &[]
+        ));
     }
 }

@@ -106,14 +106,28 @@ impl CaseQuery {
                 .is_null()
                 .or(col("eventcategory").not_eq(lit("Data"))),
         );
-        filters.push(col("readonly").is_null().or(col("readonly").not_eq(lit("true"))));
+        filters.push(
+            col("readonly")
+                .is_null()
+                .or(col("readonly").not_eq(lit("true"))),
+        );
         if !filter.include_failed {
             filters.push(col("errorcode").is_null());
         }
-        if let Some(who) = filter.principal.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        if let Some(who) = filter
+            .principal
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             filters.push(principal_filter(who));
         }
-        if let Some(source) = filter.event_source.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        if let Some(source) = filter
+            .event_source
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             filters.push(col("eventsource").eq(lit(source)));
         }
         if let Some(window) = window_filter(filter.since, filter.until) {
@@ -122,7 +136,9 @@ impl CaseQuery {
         let batches = self.block_on(async {
             let mut df = self.events(WHAT).await?;
             if let Some(predicate) = and_all(filters) {
-                df = df.filter(predicate).map_err(|e| QueryError::exec(WHAT, e))?;
+                df = df
+                    .filter(predicate)
+                    .map_err(|e| QueryError::exec(WHAT, e))?;
             }
             df.select(vec![
                 col("eventtime"),
@@ -153,8 +169,12 @@ impl CaseQuery {
             let ids = text(batch, "eventid", WHAT)?;
             let ts = millis(batch, "event_ts", WHAT)?;
             for row in 0..batch.num_rows() {
-                let Some(name) = cell(&names, row) else { continue };
-                let Some(change) = resource::classify(name) else { continue };
+                let Some(name) = cell(&names, row) else {
+                    continue;
+                };
+                let Some(change) = resource::classify(name) else {
+                    continue;
+                };
                 if !filter.change.accepts(change) {
                     continue;
                 }

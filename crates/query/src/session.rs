@@ -196,20 +196,17 @@ impl CaseQuery {
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        self.ctx
-            .sql_with_options(sql, options)
-            .await
-            .map_err(|e| {
-                let message = e.to_string();
-                if message.contains("DDL not supported")
-                    || message.contains("DML not supported")
-                    || message.contains("Statement not supported")
-                {
-                    QueryError::NotAQuery { message }
-                } else {
-                    QueryError::Sql { message }
-                }
-            })
+        self.ctx.sql_with_options(sql, options).await.map_err(|e| {
+            let message = e.to_string();
+            if message.contains("DDL not supported")
+                || message.contains("DML not supported")
+                || message.contains("Statement not supported")
+            {
+                QueryError::NotAQuery { message }
+            } else {
+                QueryError::Sql { message }
+            }
+        })
     }
 
     /// The `cloudtrail` table as a DataFrame.
@@ -234,7 +231,8 @@ fn readable_parts(files: Vec<PathBuf>, skipped: &mut Vec<SkippedPart>) -> Vec<Pa
         let outcome = std::fs::File::open(&path)
             .map_err(|e| e.to_string())
             .and_then(|file| {
-                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| e.to_string())
+                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+                    .map_err(|e| e.to_string())
             });
         match outcome {
             Ok(_) => readable.push(path),
@@ -245,16 +243,11 @@ fn readable_parts(files: Vec<PathBuf>, skipped: &mut Vec<SkippedPart>) -> Vec<Pa
 }
 
 /// Registers `files` as table `name`, or an empty table with `schema` when there are none.
-fn register(
-    ctx: &SessionContext,
-    name: &str,
-    files: &[PathBuf],
-    schema: SchemaRef,
-) -> Result<()> {
+fn register(ctx: &SessionContext, name: &str, files: &[PathBuf], schema: SchemaRef) -> Result<()> {
     let what = format!("registering table {name}");
     if files.is_empty() {
-        let table = MemTable::try_new(schema, vec![Vec::new()])
-            .map_err(|e| QueryError::exec(&what, e))?;
+        let table =
+            MemTable::try_new(schema, vec![Vec::new()]).map_err(|e| QueryError::exec(&what, e))?;
         ctx.register_table(name, Arc::new(table))
             .map_err(|e| QueryError::exec(&what, e))?;
         return Ok(());

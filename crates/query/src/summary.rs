@@ -181,7 +181,12 @@ impl CaseQuery {
     pub fn summary(&self, filter: &SummaryFilter) -> Result<Summary> {
         const WHAT: &str = "summary";
         let mut filters = Vec::new();
-        if let Some(who) = filter.principal.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        if let Some(who) = filter
+            .principal
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             filters.push(principal_filter(who));
         }
         if let Some(window) = window_filter(filter.since, filter.until) {
@@ -190,7 +195,9 @@ impl CaseQuery {
         let batches = self.block_on(async {
             let mut df = self.events(WHAT).await?;
             if let Some(predicate) = and_all(filters) {
-                df = df.filter(predicate).map_err(|e| QueryError::exec(WHAT, e))?;
+                df = df
+                    .filter(predicate)
+                    .map_err(|e| QueryError::exec(WHAT, e))?;
             }
             df.aggregate(
                 vec![
@@ -228,7 +235,11 @@ impl CaseQuery {
             let errors_col = text(batch, "errorcode", WHAT)?;
             for row in 0..batch.num_rows() {
                 let n = int_cell(&counts, row).unwrap_or(0).max(0) as u64;
-                let errors = if cell(&errors_col, row).is_some() { n } else { 0 };
+                let errors = if cell(&errors_col, row).is_some() {
+                    n
+                } else {
+                    0
+                };
                 let first = int_cell(&firsts, row);
                 let last = int_cell(&lasts, row);
                 total.add(n, errors, first, last);

@@ -102,7 +102,9 @@ impl CaseQuery {
         let batches = self.block_on(async {
             let mut df = self.events(WHAT).await?;
             if let Some(predicate) = and_all(filters) {
-                df = df.filter(predicate).map_err(|e| QueryError::exec(WHAT, e))?;
+                df = df
+                    .filter(predicate)
+                    .map_err(|e| QueryError::exec(WHAT, e))?;
             }
             df.select(vec![
                 col("eventtime"),

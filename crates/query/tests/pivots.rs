@@ -30,13 +30,19 @@ fn counts(table: &Table, key: &str, count: &str) -> BTreeMap<String, u64> {
         .map(|r| {
             (
                 r[k].clone().unwrap_or_default(),
-                r[c].as_deref().expect("count").parse::<u64>().expect("number"),
+                r[c].as_deref()
+                    .expect("count")
+                    .parse::<u64>()
+                    .expect("number"),
             )
         })
         .collect()
 }
 
-fn raw_counts<'a>(records: impl Iterator<Item = &'a Value>, path: &[&str]) -> BTreeMap<String, u64> {
+fn raw_counts<'a>(
+    records: impl Iterator<Item = &'a Value>,
+    path: &[&str],
+) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for r in records {
         if let Some(v) = get(r, path) {
@@ -81,10 +87,19 @@ fn sql_reaches_struct_fields_with_dots() {
     let expected = case
         .records
         .iter()
-        .filter(|r| get(r, &["userIdentity", "sessionContext", "sessionIssuer", "arn"]).is_some())
+        .filter(|r| {
+            get(
+                r,
+                &["userIdentity", "sessionContext", "sessionIssuer", "arn"],
+            )
+            .is_some()
+        })
         .count();
     assert!(expected > 0);
-    assert_eq!(table.rows[0][0].as_deref(), Some(expected.to_string().as_str()));
+    assert_eq!(
+        table.rows[0][0].as_deref(),
+        Some(expected.to_string().as_str())
+    );
 }
 
 #[test]
@@ -92,7 +107,9 @@ fn sql_compares_eventtime_as_text_like_athena() {
     let case = sim_case();
     let cut = "2026-10-02T12:00:00Z";
     let table = query()
-        .sql(&format!("SELECT count(*) FROM cloudtrail WHERE eventtime >= '{cut}'"))
+        .sql(&format!(
+            "SELECT count(*) FROM cloudtrail WHERE eventtime >= '{cut}'"
+        ))
         .expect("sql");
     let expected = case
         .records
@@ -100,7 +117,10 @@ fn sql_compares_eventtime_as_text_like_athena() {
         .filter(|r| get(r, &["eventTime"]).is_some_and(|t| t >= cut))
         .count();
     assert!(expected > 0 && expected < case.records.len());
-    assert_eq!(table.rows[0][0].as_deref(), Some(expected.to_string().as_str()));
+    assert_eq!(
+        table.rows[0][0].as_deref(),
+        Some(expected.to_string().as_str())
+    );
 }
 
 #[test]
@@ -111,7 +131,9 @@ fn bad_sql_is_an_error_with_datafusion_message() {
         other => panic!("expected a SQL error, got {other:?}"),
     }
     match q.sql("SELECT no_such_column FROM cloudtrail") {
-        Err(QueryError::Sql { message }) => assert!(message.contains("no_such_column"), "{message}"),
+        Err(QueryError::Sql { message }) => {
+            assert!(message.contains("no_such_column"), "{message}")
+        }
         other => panic!("expected a SQL error, got {other:?}"),
     }
     match q.sql("SELECT * FROM no_such_table") {
@@ -130,7 +152,10 @@ fn bad_sql_is_an_error_with_datafusion_message() {
     }
     // The session still works after the errors.
     let table = q.sql("SELECT count(*) AS n FROM cloudtrail").expect("sql");
-    assert_eq!(table.rows[0][0].as_deref(), Some(sim_case().records.len().to_string().as_str()));
+    assert_eq!(
+        table.rows[0][0].as_deref(),
+        Some(sim_case().records.len().to_string().as_str())
+    );
 }
 
 #[test]
@@ -139,7 +164,10 @@ fn findings_table_exists_with_its_columns() {
         .sql("SELECT rule_id, level, event_id, tags FROM findings")
         .expect("findings table");
     assert_eq!(table.columns, ["rule_id", "level", "event_id", "tags"]);
-    assert!(!table.is_empty(), "the built-in rules fire on the planted scenarios");
+    assert!(
+        !table.is_empty(),
+        "the built-in rules fire on the planted scenarios"
+    );
     // Every event finding points at a stored event (a join across the two tables).
     let orphans = query()
         .sql(
@@ -163,13 +191,54 @@ fn show_pivots() {
             eprintln!("{:?}", r);
         }
     };
-    print("timeline key", &q.timeline(&TimelineFilter { access_key: Some(truth.access_key_id.clone()), since: Some(ts(&truth.first)), ..Default::default() }).unwrap());
-    print("resources created by the key's principal", &q.resources(&ResourceFilter { change: ChangeFilter::Any, principal: Some(truth.principal_arn.clone()), since: Some(ts(&truth.first)), ..Default::default() }).unwrap());
-    print("anomalies", &firebreak_query::anomalies_to_table(&q.anomalies(&AnomalyOptions { principal: Some(truth.principal_arn.clone()), since: Some(ts(&truth.first)), ..Default::default() }).unwrap()));
+    print(
+        "timeline key",
+        &q.timeline(&TimelineFilter {
+            access_key: Some(truth.access_key_id.clone()),
+            since: Some(ts(&truth.first)),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    print(
+        "resources created by the key's principal",
+        &q.resources(&ResourceFilter {
+            change: ChangeFilter::Any,
+            principal: Some(truth.principal_arn.clone()),
+            since: Some(ts(&truth.first)),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    print(
+        "anomalies",
+        &firebreak_query::anomalies_to_table(
+            &q.anomalies(&AnomalyOptions {
+                principal: Some(truth.principal_arn.clone()),
+                since: Some(ts(&truth.first)),
+                ..Default::default()
+            })
+            .unwrap(),
+        ),
+    );
     let all = q.anomalies(&AnomalyOptions::default()).unwrap();
-    print("anomalies, last 24h, all", &firebreak_query::anomalies_to_table(&all));
-    print("summary top 3", &q.summary(&SummaryFilter { top: Some(3), ..Default::default() }).unwrap().to_table());
-    print("resources any", &q.resources(&ResourceFilter::default()).unwrap());
+    print(
+        "anomalies, last 24h, all",
+        &firebreak_query::anomalies_to_table(&all),
+    );
+    print(
+        "summary top 3",
+        &q.summary(&SummaryFilter {
+            top: Some(3),
+            ..Default::default()
+        })
+        .unwrap()
+        .to_table(),
+    );
+    print(
+        "resources any",
+        &q.resources(&ResourceFilter::default()).unwrap(),
+    );
     print("sql", &q.sql("SELECT useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, resources, event_ts, tlsdetails FROM cloudtrail LIMIT 3").unwrap());
 }
 
@@ -201,14 +270,21 @@ fn timeline_of_the_compromised_key_is_exactly_its_events_in_time_order() {
             ..TimelineFilter::default()
         })
         .expect("timeline");
-    assert_eq!(&table.columns[..9], firebreak_query::TIMELINE_COLUMNS[..9].to_vec());
+    assert_eq!(
+        &table.columns[..9],
+        firebreak_query::TIMELINE_COLUMNS[..9].to_vec()
+    );
     let got: Vec<(String, String)> = table
         .rows
         .iter()
         .map(|r| {
             (
-                r[table.column_index("eventtime").unwrap()].clone().unwrap_or_default(),
-                r[table.column_index("eventid").unwrap()].clone().unwrap_or_default(),
+                r[table.column_index("eventtime").unwrap()]
+                    .clone()
+                    .unwrap_or_default(),
+                r[table.column_index("eventid").unwrap()]
+                    .clone()
+                    .unwrap_or_default(),
             )
         })
         .collect();
@@ -222,17 +298,24 @@ fn timeline_of_the_compromised_key_is_exactly_its_events_in_time_order() {
         .iter()
         .filter(|r| {
             get(r, &["userIdentity", "accessKeyId"]) == Some(truth.access_key_id.as_str())
-                && truth.event_ids.iter().any(|id| Some(id.as_str()) == get(r, &["eventID"]))
+                && truth
+                    .event_ids
+                    .iter()
+                    .any(|id| Some(id.as_str()) == get(r, &["eventID"]))
         })
         .count();
     assert!(planted_with_key > 0);
-    assert!(truth
-        .event_ids
-        .iter()
-        .filter(|id| ids.contains(id.as_str()))
-        .count()
-        >= planted_with_key);
-    assert!(table.column_values("access_key").all(|k| k == Some(truth.access_key_id.as_str())));
+    assert!(
+        truth
+            .event_ids
+            .iter()
+            .filter(|id| ids.contains(id.as_str()))
+            .count()
+            >= planted_with_key
+    );
+    assert!(table
+        .column_values("access_key")
+        .all(|k| k == Some(truth.access_key_id.as_str())));
 
     // The window narrows it to the attack.
     let narrowed = q
@@ -282,7 +365,9 @@ fn timeline_by_ip_and_by_principal_match_the_raw_records() {
         .filter(|r| get(r, &["userIdentity", "arn"]) == Some(truth.principal_arn.as_str()))
         .count();
     assert_eq!(by_principal.len(), expected);
-    assert!(by_principal.column_values("principal").all(|p| p == Some(truth.principal_arn.as_str())));
+    assert!(by_principal
+        .column_values("principal")
+        .all(|p| p == Some(truth.principal_arn.as_str())));
 
     // Root: `root` means the root identity.
     let root = q
@@ -327,21 +412,30 @@ fn timeline_by_resource_finds_every_event_naming_it() {
             ["requestParameters", "responseElements"]
                 .iter()
                 .any(|k| r.get(k).is_some_and(|v| holds_string(v, wanted)))
-                || r.get("resources").and_then(Value::as_array).is_some_and(|items| {
-                    items.iter().any(|i| {
-                        i.get("ARN")
-                            .and_then(Value::as_str)
-                            .is_some_and(|arn| arn.split([':', '/']).any(|p| p == wanted))
+                || r.get("resources")
+                    .and_then(Value::as_array)
+                    .is_some_and(|items| {
+                        items.iter().any(|i| {
+                            i.get("ARN")
+                                .and_then(Value::as_str)
+                                .is_some_and(|arn| arn.split([':', '/']).any(|p| p == wanted))
+                        })
                     })
-                })
         })
         .filter_map(|r| get(r, &["eventID"]).map(str::to_string))
         .collect();
     assert!(expected.len() >= 2, "root creates the user and its key");
-    let got: BTreeSet<String> = table.column_values("eventid").flatten().map(str::to_string).collect();
+    let got: BTreeSet<String> = table
+        .column_values("eventid")
+        .flatten()
+        .map(str::to_string)
+        .collect();
     assert_eq!(got, expected);
     let names: BTreeSet<&str> = table.column_values("eventname").flatten().collect();
-    assert!(names.contains("CreateUser") && names.contains("CreateAccessKey"), "{names:?}");
+    assert!(
+        names.contains("CreateUser") && names.contains("CreateAccessKey"),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -361,13 +455,20 @@ fn summary_counts_match_the_raw_records() {
     let q = query();
     let summary = q.summary(&SummaryFilter::default()).expect("summary");
     assert_eq!(summary.events, case.records.len() as u64);
-    let raw_errors = case.records.iter().filter(|r| get(r, &["errorCode"]).is_some()).count() as u64;
+    let raw_errors = case
+        .records
+        .iter()
+        .filter(|r| get(r, &["errorCode"]).is_some())
+        .count() as u64;
     assert_eq!(summary.errors, raw_errors);
     for (dimension, path) in [
         (SummaryDimension::EventName, &["eventName"][..]),
         (SummaryDimension::Service, &["eventSource"][..]),
         (SummaryDimension::SourceIp, &["sourceIPAddress"][..]),
-        (SummaryDimension::AccessKey, &["userIdentity", "accessKeyId"][..]),
+        (
+            SummaryDimension::AccessKey,
+            &["userIdentity", "accessKeyId"][..],
+        ),
         (SummaryDimension::ErrorCode, &["errorCode"][..]),
         (SummaryDimension::Region, &["awsRegion"][..]),
     ] {
@@ -397,8 +498,14 @@ fn summary_counts_match_the_raw_records() {
         .count() as u64;
     assert!(key_errors > 0, "the enumeration burst has AccessDenied");
     assert_eq!(key.errors, key_errors);
-    assert_eq!(key.first_seen.as_deref(), key_events.first().map(|(t, _)| t.as_str()));
-    assert_eq!(key.last_seen.as_deref(), key_events.last().map(|(t, _)| t.as_str()));
+    assert_eq!(
+        key.first_seen.as_deref(),
+        key_events.first().map(|(t, _)| t.as_str())
+    );
+    assert_eq!(
+        key.last_seen.as_deref(),
+        key_events.last().map(|(t, _)| t.as_str())
+    );
 
     // Sorted by count, and the table form has one row per value.
     let names = summary.values(SummaryDimension::EventName);
@@ -422,7 +529,8 @@ fn summary_counts_match_the_raw_records() {
         .iter()
         .filter(|r| {
             get(r, &["userIdentity", "arn"]) == Some(truth.principal_arn.as_str())
-                && get(r, &["eventTime"]).is_some_and(|t| ts(t) >= ts(&truth.first) && ts(t) <= ts(&truth.last))
+                && get(r, &["eventTime"])
+                    .is_some_and(|t| ts(t) >= ts(&truth.first) && ts(t) <= ts(&truth.last))
         })
         .count() as u64;
     assert_eq!(filtered.events, expected);
@@ -457,12 +565,17 @@ fn resources_created_by_root_include_the_new_user_and_key() {
     let new_key = case
         .records
         .iter()
-        .find(|r| get(r, &["eventName"]) == Some("CreateAccessKey") && get(r, &["userIdentity", "type"]) == Some("Root"))
+        .find(|r| {
+            get(r, &["eventName"]) == Some("CreateAccessKey")
+                && get(r, &["userIdentity", "type"]) == Some("Root")
+        })
         .and_then(|r| get(r, &["responseElements", "accessKey", "accessKeyId"]))
         .expect("raw key");
     assert_eq!(key[2].as_deref(), Some(new_key));
     assert!(table.column_values("change").all(|c| c == Some("created")));
-    assert!(table.column_values("principal").all(|p| p.is_some_and(|p| p.ends_with(":root"))));
+    assert!(table
+        .column_values("principal")
+        .all(|p| p.is_some_and(|p| p.ends_with(":root"))));
 }
 
 #[test]
@@ -485,21 +598,36 @@ fn resources_of_the_amazon_q_abuse_cover_every_create_and_delete() {
                 && get(r, &["errorCode"]).is_none()
                 && get(r, &["eventTime"]).is_some_and(|t| ts(t) >= ts(&truth.first))
                 && get(r, &["eventName"]).is_some_and(|n| {
-                    ["Create", "Delete", "Update", "BatchPut"].iter().any(|p| n.starts_with(p))
+                    ["Create", "Delete", "Update", "BatchPut"]
+                        .iter()
+                        .any(|p| n.starts_with(p))
                 })
         })
         .filter_map(|r| get(r, &["eventID"]).map(str::to_string))
         .collect();
     assert!(expected.len() >= 3);
-    let got: BTreeSet<String> = table.column_values("eventid").flatten().map(str::to_string).collect();
-    assert!(expected.is_subset(&got), "missing: {:?}", expected.difference(&got).collect::<Vec<_>>());
+    let got: BTreeSet<String> = table
+        .column_values("eventid")
+        .flatten()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        expected.is_subset(&got),
+        "missing: {:?}",
+        expected.difference(&got).collect::<Vec<_>>()
+    );
     let changes: BTreeSet<&str> = table.column_values("change").flatten().collect();
-    assert!(changes.contains("created") && changes.contains("deleted"), "{changes:?}");
+    assert!(
+        changes.contains("created") && changes.contains("deleted"),
+        "{changes:?}"
+    );
     // Created applications are named by their id, typed.
     assert!(table
         .rows
         .iter()
-        .any(|r| r[5].as_deref() == Some("CreateApplication") && r[3].as_deref() == Some("qbusiness:application") && r[2].is_some()));
+        .any(|r| r[5].as_deref() == Some("CreateApplication")
+            && r[3].as_deref() == Some("qbusiness:application")
+            && r[2].is_some()));
 }
 
 #[test]
@@ -515,23 +643,39 @@ fn anomalies_report_the_attackers_ip_and_user_agent() {
     };
     let found = q.anomalies(&opts).expect("anomalies");
     let has = |kind: AnomalyKind, value: &str| {
-        found.iter().any(|a| a.kind == kind && a.value == value && a.principal == truth.principal_arn)
+        found
+            .iter()
+            .any(|a| a.kind == kind && a.value == value && a.principal == truth.principal_arn)
     };
-    assert!(has(AnomalyKind::NewSourceIp, &truth.source_ip), "{found:#?}");
-    assert!(has(AnomalyKind::NewUserAgent, &truth.user_agent), "{found:#?}");
+    assert!(
+        has(AnomalyKind::NewSourceIp, &truth.source_ip),
+        "{found:#?}"
+    );
+    assert!(
+        has(AnomalyKind::NewUserAgent, &truth.user_agent),
+        "{found:#?}"
+    );
     let ip = found
         .iter()
         .find(|a| a.kind == AnomalyKind::NewSourceIp && a.value == truth.source_ip)
         .expect("ip");
-    assert!(ip.baseline_events > 0, "the developer worked before the attack");
-    assert!(ip.compared_with.contains("baseline"), "{}", ip.compared_with);
+    assert!(
+        ip.baseline_events > 0,
+        "the developer worked before the attack"
+    );
+    assert!(
+        ip.compared_with.contains("baseline"),
+        "{}",
+        ip.compared_with
+    );
     let raw_from_ip = case
         .records
         .iter()
         .filter(|r| {
             get(r, &["sourceIPAddress"]) == Some(truth.source_ip.as_str())
                 && get(r, &["userIdentity", "arn"]) == Some(truth.principal_arn.as_str())
-                && get(r, &["eventTime"]).is_some_and(|t| ts(t) >= ts(&truth.first) && ts(t) <= ts(&truth.last))
+                && get(r, &["eventTime"])
+                    .is_some_and(|t| ts(t) >= ts(&truth.first) && ts(t) <= ts(&truth.last))
         })
         .count() as u64;
     assert_eq!(ip.count, raw_from_ip);
@@ -558,13 +702,19 @@ fn anomalies_report_the_attackers_ip_and_user_agent() {
             ..opts.clone()
         })
         .expect("anomalies");
-    let planted: BTreeSet<&str> = case.truth.iter().map(|t| t.principal_arn.as_str()).collect();
+    let planted: BTreeSet<&str> = case
+        .truth
+        .iter()
+        .map(|t| t.principal_arn.as_str())
+        .collect();
     let routine_ips: Vec<_> = all
         .iter()
         .filter(|a| a.kind == AnomalyKind::NewSourceIp && !planted.contains(a.principal.as_str()))
         .collect();
     eprintln!("routine new IPs: {}", routine_ips.len());
-    assert!(all.iter().any(|a| a.principal == truth.principal_arn && a.value == truth.source_ip));
+    assert!(all
+        .iter()
+        .any(|a| a.principal == truth.principal_arn && a.value == truth.source_ip));
     assert!(routine_ips.len() <= 5, "{routine_ips:#?}");
 }
 
@@ -574,40 +724,75 @@ fn named_queries_take_the_playbook_parameters() {
     let truth = case.truth("iam-credential-compromise");
     let q = query();
     let params = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     };
     let timeline = q
-        .run_named("timeline", &params(&[("access_key", &truth.access_key_id), ("since", "")]))
+        .run_named(
+            "timeline",
+            &params(&[("access_key", &truth.access_key_id), ("since", "")]),
+        )
         .expect("timeline");
-    assert_eq!(timeline.len(), raw_events_of_key(&truth.access_key_id).len());
+    assert_eq!(
+        timeline.len(),
+        raw_events_of_key(&truth.access_key_id).len()
+    );
     let summary = q
         .run_named("summary", &params(&[("since", "2026-10-01")]))
         .expect("summary");
     assert_eq!(summary.columns, firebreak_query::SUMMARY_COLUMNS.to_vec());
     let resources = q
-        .run_named("resources", &params(&[("change", "created"), ("principal", "root")]))
+        .run_named(
+            "resources",
+            &params(&[("change", "created"), ("principal", "root")]),
+        )
         .expect("resources");
-    assert!(resources.column_values("resource").any(|r| r == Some("ops-automation")));
+    assert!(resources
+        .column_values("resource")
+        .any(|r| r == Some("ops-automation")));
     let anomalies = q
         .run_named(
             "anomalies",
-            &params(&[("principal", &truth.principal_arn), ("since", &truth.first), ("baseline_days", "3")]),
+            &params(&[
+                ("principal", &truth.principal_arn),
+                ("since", &truth.first),
+                ("baseline_days", "3"),
+            ]),
         )
         .expect("anomalies");
     assert_eq!(anomalies.columns, firebreak_query::ANOMALY_COLUMNS.to_vec());
-    assert!(anomalies.column_values("value").any(|v| v == Some(truth.source_ip.as_str())));
+    assert!(anomalies
+        .column_values("value")
+        .any(|v| v == Some(truth.source_ip.as_str())));
     let sql = q
-        .run_named("sql", &params(&[("sql", "SELECT count(*) AS n FROM cloudtrail")]))
+        .run_named(
+            "sql",
+            &params(&[("sql", "SELECT count(*) AS n FROM cloudtrail")]),
+        )
         .expect("sql");
-    assert_eq!(sql.rows[0][0].as_deref(), Some(case.records.len().to_string().as_str()));
+    assert_eq!(
+        sql.rows[0][0].as_deref(),
+        Some(case.records.len().to_string().as_str())
+    );
 
-    let err = q.run_named("timeline", &params(&[("acces_key", "x")])).unwrap_err();
+    let err = q
+        .run_named("timeline", &params(&[("acces_key", "x")]))
+        .unwrap_err();
     assert!(err.to_string().contains("acces_key"), "{err}");
     let err = q.run_named("resources", &params(&[])).unwrap_err();
     assert!(err.to_string().contains("change"), "{err}");
-    let err = q.run_named("resources", &params(&[("change", "stolen")])).unwrap_err();
+    let err = q
+        .run_named("resources", &params(&[("change", "stolen")]))
+        .unwrap_err();
     assert!(err.to_string().contains("stolen"), "{err}");
-    let err = q.run_named("timeline", &params(&[("ip", "1.2.3.4"), ("since", "last tuesday")])).unwrap_err();
+    let err = q
+        .run_named(
+            "timeline",
+            &params(&[("ip", "1.2.3.4"), ("since", "last tuesday")]),
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("last tuesday"), "{err}");
     let err = q.run_named("pivot", &params(&[])).unwrap_err();
     assert!(matches!(err, QueryError::UnknownQuery { .. }), "{err}");
@@ -630,7 +815,10 @@ fn an_empty_case_has_empty_tables_not_errors() {
         .expect("sql");
     assert_eq!(arns.columns, ["useridentity.arn", "eventname"]);
     assert!(arns.is_empty());
-    assert!(q.sql("SELECT rule_id FROM findings").expect("findings").is_empty());
+    assert!(q
+        .sql("SELECT rule_id FROM findings")
+        .expect("findings")
+        .is_empty());
     let timeline = q
         .timeline(&TimelineFilter {
             access_key: Some("AKIAEXAMPLE".to_string()),
@@ -642,8 +830,14 @@ fn an_empty_case_has_empty_tables_not_errors() {
     let summary = q.summary(&SummaryFilter::default()).expect("summary");
     assert_eq!(summary.events, 0);
     assert!(summary.to_table().is_empty());
-    assert!(q.resources(&ResourceFilter::default()).expect("resources").is_empty());
-    assert!(q.anomalies(&AnomalyOptions::default()).expect("anomalies").is_empty());
+    assert!(q
+        .resources(&ResourceFilter::default())
+        .expect("resources")
+        .is_empty());
+    assert!(q
+        .anomalies(&AnomalyOptions::default())
+        .expect("anomalies")
+        .is_empty());
 }
 
 #[test]
@@ -657,20 +851,31 @@ fn an_unreadable_part_is_skipped_and_named() {
     for entry in std::fs::read_dir(case.case_dir.join("events")).expect("list") {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "parquet") {
-            std::fs::copy(&path, copy.join("events").join(path.file_name().expect("name"))).expect("copy");
+            std::fs::copy(
+                &path,
+                copy.join("events").join(path.file_name().expect("name")),
+            )
+            .expect("copy");
             copied += 1;
         }
     }
-    let bad = copy.join("events").join("part-20261122T000000ffff-00000.parquet");
+    let bad = copy
+        .join("events")
+        .join("part-20261122T000000ffff-00000.parquet");
     std::fs::write(&bad, b"PAR1 this is not a parquet file").expect("write");
     let q = CaseQuery::open_dir(&copy).expect("open");
     assert_eq!(q.event_parts(), copied);
     assert_eq!(q.skipped_parts().len(), 1);
     assert_eq!(q.skipped_parts()[0].path, bad);
-    assert!(q.skipped_parts()[0].to_string().contains("part-20261122T000000ffff-00000.parquet"));
+    assert!(q.skipped_parts()[0]
+        .to_string()
+        .contains("part-20261122T000000ffff-00000.parquet"));
     // The other parts are all there.
     let n = q.sql("SELECT count(*) FROM cloudtrail").expect("sql");
-    assert_eq!(n.rows[0][0].as_deref(), Some(case.records.len().to_string().as_str()));
+    assert_eq!(
+        n.rows[0][0].as_deref(),
+        Some(case.records.len().to_string().as_str())
+    );
 }
 
 /// The `sql` parameters of every shipped playbook, with their file.
@@ -738,7 +943,12 @@ fn every_playbook_sql_runs_on_a_simulated_case() {
     let bucket = case
         .records
         .iter()
-        .filter(|r| exposure.event_ids.iter().any(|id| Some(id.as_str()) == get(r, &["eventID"])))
+        .filter(|r| {
+            exposure
+                .event_ids
+                .iter()
+                .any(|id| Some(id.as_str()) == get(r, &["eventID"]))
+        })
         .find_map(|r| get(r, &["requestParameters", "bucketName"]))
         .expect("exposed bucket")
         .to_string();
@@ -746,7 +956,10 @@ fn every_playbook_sql_runs_on_a_simulated_case() {
         .records
         .iter()
         .filter_map(|r| get(r, &["userIdentity", "arn"]))
-        .find(|arn| arn.contains(":assumed-role/") && arn.rsplit('/').next().is_some_and(|s| s.starts_with("i-")))
+        .find(|arn| {
+            arn.contains(":assumed-role/")
+                && arn.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
+        })
         .unwrap_or("arn:aws:sts::111111111111:assumed-role/app-role/i-0123456789abcdef0")
         .to_string();
     let mut parts = instance_arn.rsplit('/');
@@ -766,14 +979,16 @@ fn every_playbook_sql_runs_on_a_simulated_case() {
     let mut with_rows = 0;
     for (file, sql) in &statements {
         let sql = substitute(sql, &values);
-        let table = q
-            .sql(&sql)
-            .unwrap_or_else(|e| panic!("{file}: {e}\n{sql}"));
+        let table = q.sql(&sql).unwrap_or_else(|e| panic!("{file}: {e}\n{sql}"));
         assert!(!table.columns.is_empty());
         if !table.is_empty() {
             with_rows += 1;
         }
     }
     // The planted scenarios give most of them something to find.
-    assert!(with_rows * 2 >= statements.len(), "{with_rows} of {} returned rows", statements.len());
+    assert!(
+        with_rows * 2 >= statements.len(),
+        "{with_rows} of {} returned rows",
+        statements.len()
+    );
 }

@@ -14,7 +14,9 @@ use firebreak_evidence::CaseLocation;
 use firebreak_store::{ingest, CaseStore, IngestInput, IngestOptions};
 
 fn size_on_disk(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::metadata(path) else { return 0 };
+    let Ok(meta) = std::fs::metadata(path) else {
+        return 0;
+    };
     if meta.is_file() {
         return meta.len();
     }
@@ -30,21 +32,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--generate" => generate = Some(args.next().ok_or("--generate needs a number")?.parse::<u64>()?),
+            "--generate" => {
+                generate = Some(
+                    args.next()
+                        .ok_or("--generate needs a number")?
+                        .parse::<u64>()?,
+                )
+            }
             "--no-rules" => with_rules = false,
             _ => positional.push(arg),
         }
     }
     let [input, case_dir, rest @ ..] = positional.as_slice() else {
-        return Err("usage: ingest_bench <input dir> <case dir> [threads] [--generate EVENTS] [--no-rules]".into());
+        return Err(
+            "usage: ingest_bench <input dir> <case dir> [threads] [--generate EVENTS] [--no-rules]"
+                .into(),
+        );
     };
     let threads = match rest.first() {
         Some(t) => t.parse()?,
-        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        None => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
     };
     let input = PathBuf::from(input);
     if let (Some(events), false) = (generate, input.exists()) {
-        let cfg = firebreak_simulate::SimConfig { out_dir: input.clone(), events, seed: 7, ..Default::default() };
+        let cfg = firebreak_simulate::SimConfig {
+            out_dir: input.clone(),
+            events,
+            seed: 7,
+            ..Default::default()
+        };
         let report = firebreak_simulate::generate(&cfg)?;
         eprintln!("generated {report}");
     }
@@ -54,10 +72,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let (rules, _) = loader.finish();
     let case_dir = PathBuf::from(case_dir);
-    let name = case_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bench".into());
+    let name = case_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "bench".into());
     // An existing case is ingested into again (measures the de-duplication path).
-    let store = CaseStore::open_or_create(&CaseLocation { name, dir: case_dir.clone() })?;
-    let opts = IngestOptions { threads, ..IngestOptions::new(&rules) };
+    let store = CaseStore::open_or_create(&CaseLocation {
+        name,
+        dir: case_dir.clone(),
+    })?;
+    let opts = IngestOptions {
+        threads,
+        ..IngestOptions::new(&rules)
+    };
     let started = Instant::now();
     let report = ingest(&store, vec![IngestInput::Path(input.clone())], &opts)?;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
@@ -90,7 +117,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         case_size as f64 / report.bytes_decoded.max(1) as f64
     );
     if !report.errors.is_empty() {
-        println!("{} input errors, first: {}", report.errors.len(), report.errors[0]);
+        println!(
+            "{} input errors, first: {}",
+            report.errors.len(),
+            report.errors[0]
+        );
     }
     Ok(())
 }

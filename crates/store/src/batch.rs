@@ -8,10 +8,11 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, ListArray, RecordBatch, StringArray, StringBuilder, StructArray, TimestampMillisecondBuilder,
-};
 use arrow::array::NullBufferBuilder;
+use arrow::array::{
+    Array, ArrayRef, ListArray, RecordBatch, StringArray, StringBuilder, StructArray,
+    TimestampMillisecondBuilder,
+};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Fields, SchemaRef};
 use firebreak_events::CloudTrailEvent;
@@ -66,7 +67,9 @@ fn nested_text<'a>(value: &RawValue<'a>) -> Option<Cow<'a, str>> {
     }
     let inner = value.as_str()?;
     let t = inner.trim();
-    if (t.starts_with('{') || t.starts_with('[')) && sonic_rs::from_str::<sonic_rs::Value>(t).is_ok() {
+    if (t.starts_with('{') || t.starts_with('['))
+        && sonic_rs::from_str::<sonic_rs::Value>(t).is_ok()
+    {
         Some(Cow::Owned(t.to_string()))
     } else {
         None
@@ -93,7 +96,11 @@ struct TextStruct {
 impl TextStruct {
     fn new(fields: Fields) -> Self {
         let children = fields.iter().map(|_| StringBuilder::new()).collect();
-        TextStruct { fields, valid: NullBufferBuilder::new(0), children }
+        TextStruct {
+            fields,
+            valid: NullBufferBuilder::new(0),
+            children,
+        }
     }
 
     fn append_null(&mut self) {
@@ -121,7 +128,11 @@ impl TextStruct {
     }
 
     fn finish(&mut self) -> Result<StructArray> {
-        let arrays: Vec<ArrayRef> = self.children.iter_mut().map(|c| Arc::new(finish_text(c)) as ArrayRef).collect();
+        let arrays: Vec<ArrayRef> = self
+            .children
+            .iter_mut()
+            .map(|c| Arc::new(finish_text(c)) as ArrayRef)
+            .collect();
         StructArray::try_new(self.fields.clone(), arrays, self.valid.finish())
             .map_err(|e| StoreError::arrow("building a struct column", e))
     }
@@ -145,7 +156,12 @@ const IDENTITY_KEYS: [&str; 11] = [
     "identityStoreArn",
     "credentialId",
 ];
-const SESSION_CONTEXT_KEYS: [&str; 4] = ["attributes", "sessionIssuer", "sourceIdentity", "ec2RoleDelivery"];
+const SESSION_CONTEXT_KEYS: [&str; 4] = [
+    "attributes",
+    "sessionIssuer",
+    "sourceIdentity",
+    "ec2RoleDelivery",
+];
 
 /// The `useridentity` column.
 struct IdentityColumn {
@@ -196,7 +212,8 @@ impl IdentityColumn {
             Some(context) => {
                 self.context_valid.append_non_null();
                 let parts = members(&context, &SESSION_CONTEXT_KEYS);
-                self.attributes.append_object(parts[0].as_ref(), &ATTRIBUTE_KEYS);
+                self.attributes
+                    .append_object(parts[0].as_ref(), &ATTRIBUTE_KEYS);
                 self.issuer.append_object(parts[1].as_ref(), &ISSUER_KEYS);
                 append_scalar(&mut self.source_identity, parts[2].as_ref());
                 append_scalar(&mut self.ec2_role_delivery, parts[3].as_ref());
@@ -209,7 +226,8 @@ impl IdentityColumn {
                 self.ec2_role_delivery.append_null();
             }
         }
-        self.on_behalf_of.append_object(values[8].as_ref(), &ON_BEHALF_OF_KEYS);
+        self.on_behalf_of
+            .append_object(values[8].as_ref(), &ON_BEHALF_OF_KEYS);
         append_scalar(&mut self.identity_store_arn, values[9].as_ref());
         append_scalar(&mut self.credential_id, values[10].as_ref());
     }
@@ -226,7 +244,11 @@ impl IdentityColumn {
             self.context_valid.finish(),
         )
         .map_err(|e| StoreError::arrow("building useridentity.sessioncontext", e))?;
-        let mut arrays: Vec<ArrayRef> = self.text.iter_mut().map(|b| Arc::new(finish_text(b)) as ArrayRef).collect();
+        let mut arrays: Vec<ArrayRef> = self
+            .text
+            .iter_mut()
+            .map(|b| Arc::new(finish_text(b)) as ArrayRef)
+            .collect();
         arrays.push(Arc::new(context));
         arrays.push(Arc::new(self.on_behalf_of.finish()?));
         arrays.push(Arc::new(finish_text(&mut self.identity_store_arn)));
@@ -247,7 +269,11 @@ const RESOURCE_KEYS: [&str; 3] = ["ARN", "accountId", "type"];
 
 impl ResourcesColumn {
     fn new() -> Self {
-        ResourcesColumn { offsets: vec![0], valid: NullBufferBuilder::new(0), items: TextStruct::new(schema::resource_fields()) }
+        ResourcesColumn {
+            offsets: vec![0],
+            valid: NullBufferBuilder::new(0),
+            items: TextStruct::new(schema::resource_fields()),
+        }
     }
 
     fn append(&mut self, value: Option<&RawValue<'_>>) {
@@ -278,8 +304,13 @@ impl ResourcesColumn {
     fn finish(&mut self) -> Result<ListArray> {
         let offsets = OffsetBuffer::new(std::mem::replace(&mut self.offsets, vec![0]).into());
         let items = self.items.finish()?;
-        ListArray::try_new(schema::resource_item_field(), offsets, Arc::new(items), self.valid.finish())
-            .map_err(|e| StoreError::arrow("building resources", e))
+        ListArray::try_new(
+            schema::resource_item_field(),
+            offsets,
+            Arc::new(items),
+            self.valid.finish(),
+        )
+        .map_err(|e| StoreError::arrow("building resources", e))
     }
 }
 
@@ -459,8 +490,15 @@ impl EventBatchBuilder {
     /// The rows appended so far as a batch of the `cloudtrail` schema; the builder is
     /// empty afterwards.
     pub fn finish(&mut self) -> Result<RecordBatch> {
-        let mut simple = self.simple.iter_mut().map(|b| Arc::new(finish_text(b)) as ArrayRef);
-        let mut next = || simple.next().ok_or_else(|| StoreError::Thread("column count mismatch".into()));
+        let mut simple = self
+            .simple
+            .iter_mut()
+            .map(|b| Arc::new(finish_text(b)) as ArrayRef);
+        let mut next = || {
+            simple
+                .next()
+                .ok_or_else(|| StoreError::Thread("column count mismatch".into()))
+        };
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(32);
         columns.push(next()?); // eventversion
         columns.push(Arc::new(self.identity.finish()?));
@@ -479,7 +517,8 @@ impl EventBatchBuilder {
         columns.push(Arc::new(finish_text(&mut self.source)));
         self.rows = 0;
         self.raw_bytes = 0;
-        RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| StoreError::arrow("building an event batch", e))
+        RecordBatch::try_new(self.schema.clone(), columns)
+            .map_err(|e| StoreError::arrow("building an event batch", e))
     }
 }
 
@@ -503,9 +542,16 @@ impl Default for FindingBatchBuilder {
 /// The JSON text stored in `findings.correlation`.
 pub fn correlation_json(finding: &Finding) -> Option<String> {
     let c = finding.correlation.as_ref()?;
-    let time = |ms: i64| jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string());
-    let group: serde_json::Map<String, serde_json::Value> =
-        c.group.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let time = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.to_string())
+            .unwrap_or_else(|_| ms.to_string())
+    };
+    let group: serde_json::Map<String, serde_json::Value> = c
+        .group
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
     let value = serde_json::json!({
         "group": group,
         "count": c.count,
@@ -563,7 +609,8 @@ impl FindingBatchBuilder {
             self.tags.append_value(tag);
         }
         let last = self.tags_offsets.last().copied().unwrap_or(0);
-        self.tags_offsets.push(last.saturating_add(i32::try_from(finding.rule.tags.len()).unwrap_or(i32::MAX)));
+        self.tags_offsets
+            .push(last.saturating_add(i32::try_from(finding.rule.tags.len()).unwrap_or(i32::MAX)));
         self.correlation.append_option(correlation_json(finding));
         self.source.append_option(finding.input.as_deref());
         self.event_ts.append_option(finding.time_ms());
@@ -584,8 +631,16 @@ impl FindingBatchBuilder {
     /// empty afterwards.
     pub fn finish(&mut self) -> Result<RecordBatch> {
         let schema = schema::findings_schema();
-        let mut columns: Vec<ArrayRef> = self.text.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-        let item = Arc::new(arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Utf8, true));
+        let mut columns: Vec<ArrayRef> = self
+            .text
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        let item = Arc::new(arrow::datatypes::Field::new(
+            "item",
+            arrow::datatypes::DataType::Utf8,
+            true,
+        ));
         let offsets = OffsetBuffer::new(std::mem::replace(&mut self.tags_offsets, vec![0]).into());
         let tags = ListArray::try_new(item, offsets, Arc::new(self.tags.finish()), None)
             .map_err(|e| StoreError::arrow("building findings.tags", e))?;
@@ -594,6 +649,7 @@ impl FindingBatchBuilder {
         columns.push(Arc::new(finish_text(&mut self.source)));
         columns.push(Arc::new(self.event_ts.finish()));
         self.rows = 0;
-        RecordBatch::try_new(schema, columns).map_err(|e| StoreError::arrow("building a findings batch", e))
+        RecordBatch::try_new(schema, columns)
+            .map_err(|e| StoreError::arrow("building a findings batch", e))
     }
 }

@@ -64,7 +64,9 @@ pub struct Recovery {
 impl Recovery {
     /// Whether nothing had to be done.
     pub fn is_clean(&self) -> bool {
-        self.deleted_tmp.is_empty() && self.deleted_orphan_findings.is_empty() && self.completed_findings.is_empty()
+        self.deleted_tmp.is_empty()
+            && self.deleted_orphan_findings.is_empty()
+            && self.completed_findings.is_empty()
     }
 }
 
@@ -81,10 +83,15 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!("{TMP_PREFIX}{file_name}"));
     let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(io(&tmp))?;
     drop(f);
     fs::rename(&tmp, path).map_err(io(path))
 }
@@ -135,16 +142,23 @@ impl CaseStore {
                     }
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs::create_dir_all(dir).map_err(io(dir))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir).map_err(io(dir))?
+            }
             Err(e) => return Err(StoreError::io(dir, e)),
         }
         let info = CaseInfo {
             name: location.name.clone(),
-            created: jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            created: jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
             firebreak_version: env!("CARGO_PKG_VERSION").to_string(),
             facts: serde_json::Map::new(),
         };
-        let store = CaseStore { dir: dir.clone(), info };
+        let store = CaseStore {
+            dir: dir.clone(),
+            info,
+        };
         store.write_info()?;
         for sub in [EVENTS_DIR, FINDINGS_DIR] {
             let path = dir.join(sub);
@@ -161,13 +175,20 @@ impl CaseStore {
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotACase { path: dir.to_path_buf() })
+                return Err(StoreError::NotACase {
+                    path: dir.to_path_buf(),
+                })
             }
             Err(e) => return Err(StoreError::io(&path, e)),
         };
-        let info: CaseInfo = serde_json::from_str(&text)
-            .map_err(|e| StoreError::BadCaseFile { path: path.clone(), message: e.to_string() })?;
-        Ok(CaseStore { dir: dir.to_path_buf(), info })
+        let info: CaseInfo = serde_json::from_str(&text).map_err(|e| StoreError::BadCaseFile {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(CaseStore {
+            dir: dir.to_path_buf(),
+            info,
+        })
     }
 
     /// Opens the case at `location`, creating it when it does not exist yet.
@@ -197,8 +218,11 @@ impl CaseStore {
 
     fn write_info(&self) -> Result<()> {
         let path = self.dir.join(CASE_FILE);
-        let mut text = serde_json::to_vec_pretty(&self.info)
-            .map_err(|e| StoreError::BadCaseFile { path: path.clone(), message: e.to_string() })?;
+        let mut text =
+            serde_json::to_vec_pretty(&self.info).map_err(|e| StoreError::BadCaseFile {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         text.push(b'\n');
         write_atomically(&path, &text)
     }
@@ -278,7 +302,11 @@ impl CaseStore {
 /// A new run id: UTC `YYYYMMDDTHHMMSS` and 4 random hex digits.
 pub fn new_run_id() -> String {
     let now = jiff::Timestamp::now();
-    format!("{}{:04x}", now.strftime("%Y%m%dT%H%M%S"), rand::random::<u16>())
+    format!(
+        "{}{:04x}",
+        now.strftime("%Y%m%dT%H%M%S"),
+        rand::random::<u16>()
+    )
 }
 
 /// The file name of part `n` of run `run`: `part-<run>-<nnnnn>.parquet`.

@@ -51,10 +51,14 @@ pub type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
 pub fn keys_of_part(path: &Path, out: &mut Vec<u128>) -> Result<()> {
     let batches = parts::read_columns(path, &[col::EVENT_ID])?;
     let text_column = |batch: &arrow::array::RecordBatch, i: usize| {
-        batch.column(i).as_string_opt::<i32>().cloned().ok_or_else(|| StoreError::BadPart {
-            path: path.to_path_buf(),
-            message: "eventid/raw columns are not text".into(),
-        })
+        batch
+            .column(i)
+            .as_string_opt::<i32>()
+            .cloned()
+            .ok_or_else(|| StoreError::BadPart {
+                path: path.to_path_buf(),
+                message: "eventid/raw columns are not text".into(),
+            })
     };
     let mut missing = false;
     for batch in &batches {

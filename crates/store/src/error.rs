@@ -68,16 +68,25 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 impl StoreError {
     /// An I/O error about `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        StoreError::Io { path: path.into(), source }
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// A Parquet error about `path`.
     pub fn parquet(path: impl Into<PathBuf>, source: parquet::errors::ParquetError) -> Self {
-        StoreError::Parquet { path: path.into(), source }
+        StoreError::Parquet {
+            path: path.into(),
+            source,
+        }
     }
 
     /// An Arrow error while doing `context`.
     pub fn arrow(context: impl Into<String>, source: arrow::error::ArrowError) -> Self {
-        StoreError::Arrow { context: context.into(), source }
+        StoreError::Arrow {
+            context: context.into(),
+            source,
+        }
     }
 }

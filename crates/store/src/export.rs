@@ -24,7 +24,7 @@ use arrow::datatypes::{Schema, SchemaRef, TimestampMillisecondType};
 use crate::case::{self, CaseStore, TMP_PREFIX};
 use crate::error::{Result, StoreError};
 use crate::parts;
-use crate::schema::{col, cloudtrail_schema, findings_schema};
+use crate::schema::{cloudtrail_schema, col, findings_schema};
 
 /// Hive's name for a NULL partition value.
 pub const HIVE_NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -53,14 +53,21 @@ pub fn hive_schema() -> SchemaRef {
     // CloudTrail table (and the SQL of `rules sql`) use them; the partition columns have
     // other names (`account`, `region`, `day`), so the two never clash.
     let dropped = [col::RAW, col::SOURCE];
-    let fields: Vec<_> = cloudtrail_schema().fields().iter().filter(|f| !dropped.contains(&f.name().as_str())).cloned().collect();
+    let fields: Vec<_> = cloudtrail_schema()
+        .fields()
+        .iter()
+        .filter(|f| !dropped.contains(&f.name().as_str()))
+        .cloned()
+        .collect();
     Arc::new(Schema::new(fields))
 }
 
 /// Escapes a partition value the way Hive does (`%XX` for anything outside
 /// `A-Z a-z 0-9 . _ -`); empty and missing values become [`HIVE_NULL_PARTITION`].
 pub fn partition_value(value: Option<&str>) -> String {
-    let Some(value) = value.filter(|v| !v.is_empty()) else { return HIVE_NULL_PARTITION.to_string() };
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return HIVE_NULL_PARTITION.to_string();
+    };
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
@@ -81,7 +88,9 @@ fn text_at(batch: &RecordBatch, name: &str, row: usize) -> Option<String> {
 }
 
 fn day_at(batch: &RecordBatch, row: usize) -> Option<String> {
-    let ts = batch.column_by_name(col::EVENT_TS)?.as_primitive_opt::<TimestampMillisecondType>()?;
+    let ts = batch
+        .column_by_name(col::EVENT_TS)?
+        .as_primitive_opt::<TimestampMillisecondType>()?;
     if ts.is_null(row) {
         return None;
     }
@@ -93,7 +102,10 @@ fn day_at(batch: &RecordBatch, row: usize) -> Option<String> {
 fn write_file(path: &Path, schema: &SchemaRef, batches: &[RecordBatch], ts: &str) -> Result<u64> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!("{TMP_PREFIX}{name}"));
     let bytes = parts::write_sorted(&tmp, schema, batches, ts)?;
     std::fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
@@ -128,7 +140,10 @@ pub fn export_hive(store: &CaseStore, out_dir: &Path) -> Result<ExportReport> {
         let mut groups: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
         for batch in parts::read_all(path)? {
             if batch.schema().fields().len() != cloudtrail_schema().fields().len() {
-                return Err(StoreError::BadPart { path: path.clone(), message: "not the cloudtrail schema".into() });
+                return Err(StoreError::BadPart {
+                    path: path.clone(),
+                    message: "not the cloudtrail schema".into(),
+                });
             }
             let mut rows_by_key: BTreeMap<String, Vec<u32>> = BTreeMap::new();
             for row in 0..batch.num_rows() {
@@ -140,7 +155,9 @@ pub fn export_hive(store: &CaseStore, out_dir: &Path) -> Result<ExportReport> {
                 );
                 rows_by_key.entry(key).or_default().push(row as u32);
             }
-            let projected = batch.project(&keep).map_err(|e| StoreError::arrow("projecting export columns", e))?;
+            let projected = batch
+                .project(&keep)
+                .map_err(|e| StoreError::arrow("projecting export columns", e))?;
             let projected = RecordBatch::try_new(schema.clone(), projected.columns().to_vec())
                 .map_err(|e| StoreError::arrow("projecting export columns", e))?;
             for (key, rows) in rows_by_key {
@@ -162,8 +179,15 @@ pub fn export_hive(store: &CaseStore, out_dir: &Path) -> Result<ExportReport> {
     for (n, path) in store.finding_files()?.iter().enumerate() {
         let batches = parts::read_all(path)?;
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let file: PathBuf = out_dir.join(FINDINGS_EXPORT_DIR).join(format!("part-{n:05}.parquet"));
-        report.bytes += write_file(&file, &findings_schema(), &batches, crate::schema::finding_col::EVENT_TS)?;
+        let file: PathBuf = out_dir
+            .join(FINDINGS_EXPORT_DIR)
+            .join(format!("part-{n:05}.parquet"));
+        report.bytes += write_file(
+            &file,
+            &findings_schema(),
+            &batches,
+            crate::schema::finding_col::EVENT_TS,
+        )?;
         report.files += 1;
         report.findings += rows;
     }

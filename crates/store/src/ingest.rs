@@ -21,7 +21,8 @@ use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use crossbeam_channel::{Receiver, Sender};
 use firebreak_detect::{CorrelationHit, RuleIdx, RuleSet};
 use firebreak_events::{
-    read_file, read_stream, CloudTrailEvent, ErrorLocation, InputFile, ReadError, ReadErrorKind, Record,
+    read_file, read_stream, CloudTrailEvent, ErrorLocation, InputFile, ReadError, ReadErrorKind,
+    Record,
 };
 use firebreak_findings::{EventSummary, Finding, FindingKind, RuleInfo};
 use serde_json::json;
@@ -70,7 +71,9 @@ impl<'a> IngestOptions<'a> {
     pub fn new(rules: &'a RuleSet) -> Self {
         IngestOptions {
             rules,
-            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             part_rows: DEFAULT_PART_ROWS,
             progress: None,
         }
@@ -178,9 +181,12 @@ impl<I: Iterator<Item = IngestInput>> JobQueue<I> {
                 return Some((id, job));
             }
             match self.inputs.next()? {
-                IngestInput::Object { name, bytes } => self.pending.push_back(Job::Object { name, bytes }),
+                IngestInput::Object { name, bytes } => {
+                    self.pending.push_back(Job::Object { name, bytes })
+                }
                 IngestInput::Path(path) => {
-                    let (files, errors) = firebreak_events::discover_inputs(std::slice::from_ref(&path));
+                    let (files, errors) =
+                        firebreak_events::discover_inputs(std::slice::from_ref(&path));
                     self.discover_errors.extend(errors);
                     self.pending.extend(files.into_iter().map(Job::File));
                 }
@@ -251,12 +257,19 @@ struct Worker<'a> {
 /// The keys of a finished batch, from its `eventid` and `raw` columns (exactly as a
 /// later run computes them from the stored part).
 fn batch_keys(batch: &RecordBatch) -> Vec<u128> {
-    let ids = batch.column_by_name(col::EVENT_ID).and_then(|a| a.as_string_opt::<i32>());
-    let raws = batch.column_by_name(col::RAW).and_then(|a| a.as_string_opt::<i32>());
+    let ids = batch
+        .column_by_name(col::EVENT_ID)
+        .and_then(|a| a.as_string_opt::<i32>());
+    let raws = batch
+        .column_by_name(col::RAW)
+        .and_then(|a| a.as_string_opt::<i32>());
     (0..batch.num_rows())
         .map(|i| {
             let id = ids.filter(|a| a.is_valid(i)).map(|a| a.value(i));
-            let raw = raws.filter(|a| a.is_valid(i)).map(|a| a.value(i)).unwrap_or_default();
+            let raw = raws
+                .filter(|a| a.is_valid(i))
+                .map(|a| a.value(i))
+                .unwrap_or_default();
             event_key(id, raw.as_bytes())
         })
         .collect()
@@ -288,7 +301,9 @@ impl<'a> Worker<'a> {
         self.rule_hits.clear();
         self.ctx.rules.match_event(event, &mut self.rule_hits);
         for &idx in &self.rule_hits {
-            let Some(info) = self.ctx.infos.get(idx) else { continue };
+            let Some(info) = self.ctx.infos.get(idx) else {
+                continue;
+            };
             self.findings.push((
                 row,
                 Finding {
@@ -303,8 +318,11 @@ impl<'a> Worker<'a> {
             ));
         }
         self.correlation_buf.clear();
-        self.ctx.rules.correlation_hits(event, &mut self.correlation_buf);
-        self.hits.extend(self.correlation_buf.drain(..).map(|h| (row, h)));
+        self.ctx
+            .rules
+            .correlation_hits(event, &mut self.correlation_buf);
+        self.hits
+            .extend(self.correlation_buf.drain(..).map(|h| (row, h)));
         self.builder.append(event, source);
         if self.builder.len() >= BATCH_ROWS || self.builder.raw_bytes() >= BATCH_BYTES {
             self.flush();
@@ -312,10 +330,18 @@ impl<'a> Worker<'a> {
     }
 
     /// Parses one delivered record and handles it.
-    fn record(&mut self, input: usize, name: &str, source: &str, record: &Record<'_>) -> ControlFlow<()> {
+    fn record(
+        &mut self,
+        input: usize,
+        name: &str,
+        source: &str,
+        record: &Record<'_>,
+    ) -> ControlFlow<()> {
         match record.event() {
             Ok(event) => self.event(input, &event, source, record.index),
-            Err(err) => self.parse_errors.push(ReadError::for_record(name, record, &err)),
+            Err(err) => self
+                .parse_errors
+                .push(ReadError::for_record(name, record, &err)),
         }
         if self.stopped {
             ControlFlow::Break(())
@@ -374,11 +400,18 @@ impl<'a> Worker<'a> {
         };
         errors.append(&mut self.parse_errors);
         if let Some(progress) = self.ctx.progress {
-            progress(&IngestProgress { input: &summary.name, bytes: summary.size, records: summary.records });
+            progress(&IngestProgress {
+                input: &summary.name,
+                bytes: summary.size,
+                records: summary.records,
+            });
         }
         let done = InputDone {
             input,
-            summary: InputSummary { errors: errors.len() as u64, ..summary },
+            summary: InputSummary {
+                errors: errors.len() as u64,
+                ..summary
+            },
             bytes_read,
             bytes_decoded,
             errors,
@@ -392,15 +425,28 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn read_input_file(&mut self, input: usize, file: &InputFile) -> (InputSummary, (u64, u64), Vec<ReadError>) {
+    fn read_input_file(
+        &mut self,
+        input: usize,
+        file: &InputFile,
+    ) -> (InputSummary, (u64, u64), Vec<ReadError>) {
         let name = file.display_name();
         if !file.is_stdin() && starts_with_parquet_magic(&file.path) {
             return match File::open(&file.path) {
                 Ok(f) => self.read_security_lake(input, &name, f, file.len),
                 Err(e) => (
-                    InputSummary { name: name.clone(), size: file.len, ..Default::default() },
+                    InputSummary {
+                        name: name.clone(),
+                        size: file.len,
+                        ..Default::default()
+                    },
                     (0, 0),
-                    vec![ReadError::new(name, ErrorLocation::File, ReadErrorKind::Io, e.to_string())],
+                    vec![ReadError::new(
+                        name,
+                        ErrorLocation::File,
+                        ReadErrorKind::Io,
+                        e.to_string(),
+                    )],
                 ),
             };
         }
@@ -408,17 +454,35 @@ impl<'a> Worker<'a> {
         let report = read_file(file, &mut sink);
         let summary = InputSummary {
             name: name.clone(),
-            size: if file.is_stdin() { report.bytes_read } else { file.len },
+            size: if file.is_stdin() {
+                report.bytes_read
+            } else {
+                file.len
+            },
             shape: report.shape.map(|s| s.to_string()),
             records: report.records,
             ..Default::default()
         };
-        (summary, (report.bytes_read, report.bytes_decoded), report.errors)
+        (
+            summary,
+            (report.bytes_read, report.bytes_decoded),
+            report.errors,
+        )
     }
 
-    fn read_object(&mut self, input: usize, name: &str, bytes: &[u8]) -> (InputSummary, (u64, u64), Vec<ReadError>) {
+    fn read_object(
+        &mut self,
+        input: usize,
+        name: &str,
+        bytes: &[u8],
+    ) -> (InputSummary, (u64, u64), Vec<ReadError>) {
         if bytes.starts_with(securitylake::PARQUET_MAGIC) {
-            return self.read_security_lake(input, name, bytes::Bytes::copy_from_slice(bytes), bytes.len() as u64);
+            return self.read_security_lake(
+                input,
+                name,
+                bytes::Bytes::copy_from_slice(bytes),
+                bytes.len() as u64,
+            );
         }
         let mut sink = |record: Record<'_>| self.record(input, name, name, &record);
         let report = read_stream(name, bytes, &mut sink);
@@ -429,7 +493,11 @@ impl<'a> Worker<'a> {
             records: report.records,
             ..Default::default()
         };
-        (summary, (report.bytes_read, report.bytes_decoded), report.errors)
+        (
+            summary,
+            (report.bytes_read, report.bytes_decoded),
+            report.errors,
+        )
     }
 
     fn read_security_lake<R: parquet::file::reader::ChunkReader + 'static>(
@@ -447,7 +515,10 @@ impl<'a> Worker<'a> {
                 Ok(event) => self.event(input, &event, &source, index),
                 Err(err) => self.parse_errors.push(ReadError::new(
                     name,
-                    ErrorLocation::Record { index, byte_offset: 0 },
+                    ErrorLocation::Record {
+                        index,
+                        byte_offset: 0,
+                    },
                     ReadErrorKind::InvalidJson,
                     err.to_string(),
                 )),
@@ -473,7 +544,10 @@ impl<'a> Worker<'a> {
 /// Whether a file starts with `PAR1` (Parquet: Security Lake).
 fn starts_with_parquet_magic(path: &Path) -> bool {
     let mut magic = [0u8; 4];
-    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *securitylake::PARQUET_MAGIC
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == *securitylake::PARQUET_MAGIC
 }
 
 /// Key states in the writer's map.
@@ -508,12 +582,16 @@ impl<'s> Writer<'s> {
         let mut line = value.to_string();
         line.push('\n');
         let path = self.store.manifest_path();
-        self.manifest.write_all(line.as_bytes()).map_err(|e| StoreError::io(path, e))
+        self.manifest
+            .write_all(line.as_bytes())
+            .map_err(|e| StoreError::io(path, e))
     }
 
     fn sync_manifest(&mut self) -> Result<()> {
         let path = self.store.manifest_path();
-        self.manifest.sync_data().map_err(|e| StoreError::io(path, e))
+        self.manifest
+            .sync_data()
+            .map_err(|e| StoreError::io(path, e))
     }
 
     fn unit(&mut self, unit: Unit) -> Result<()> {
@@ -522,7 +600,10 @@ impl<'s> Writer<'s> {
         let mut hits_allowed = Vec::with_capacity(rows);
         let (mut stored, mut dups) = (0u64, 0u64);
         // The input of each row, from the unit's (input, rows) runs.
-        let mut runs = unit.inputs.iter().flat_map(|&(input, n)| std::iter::repeat_n(input, n));
+        let mut runs = unit
+            .inputs
+            .iter()
+            .flat_map(|&(input, n)| std::iter::repeat_n(input, n));
         for &key in &unit.keys {
             let input = runs.next().unwrap_or(usize::MAX);
             let (kept, allowed) = match self.seen.get_mut(&key) {
@@ -578,7 +659,12 @@ impl<'s> Writer<'s> {
         let mut findings: Vec<(u32, Finding)> = unit
             .findings
             .into_iter()
-            .filter_map(|(row, f)| new_row.get(row as usize).filter(|&&r| r != u32::MAX).map(|&r| (r, f)))
+            .filter_map(|(row, f)| {
+                new_row
+                    .get(row as usize)
+                    .filter(|&&r| r != u32::MAX)
+                    .map(|&r| (r, f))
+            })
             .collect();
         findings.sort_by_key(|(r, _)| *r);
         let mut findings = findings.into_iter().peekable();
@@ -617,23 +703,38 @@ impl<'s> Writer<'s> {
         let mut findings_bytes = 0;
         if finding_rows > 0 {
             let batch = self.findings.finish()?;
-            findings_bytes =
-                parts::write_sorted(&findings_tmp, &schema::findings_schema(), &[batch], finding_col::EVENT_TS)?;
+            findings_bytes = parts::write_sorted(
+                &findings_tmp,
+                &schema::findings_schema(),
+                &[batch],
+                finding_col::EVENT_TS,
+            )?;
         }
         let events = std::mem::take(&mut self.pending);
         let event_rows = self.pending_rows;
         self.pending_rows = 0;
-        let events_bytes = parts::write_sorted(&events_tmp, &schema::cloudtrail_schema(), &events, col::EVENT_TS)?;
+        let events_bytes = parts::write_sorted(
+            &events_tmp,
+            &schema::cloudtrail_schema(),
+            &events,
+            col::EVENT_TS,
+        )?;
         drop(events);
         let events_part = events_dir.join(&name);
         std::fs::rename(&events_tmp, &events_part).map_err(|e| StoreError::io(&events_part, e))?;
         case::sync_dir(&events_dir);
         if finding_rows > 0 {
             let findings_part = findings_dir.join(&name);
-            std::fs::rename(&findings_tmp, &findings_part).map_err(|e| StoreError::io(&findings_part, e))?;
+            std::fs::rename(&findings_tmp, &findings_part)
+                .map_err(|e| StoreError::io(&findings_part, e))?;
             case::sync_dir(&findings_dir);
         }
-        for (total, n) in self.report.findings_by_level.iter_mut().zip(std::mem::take(&mut self.pending_by_level)) {
+        for (total, n) in self
+            .report
+            .findings_by_level
+            .iter_mut()
+            .zip(std::mem::take(&mut self.pending_by_level))
+        {
             *total += n;
         }
         self.report.parts_written += 1;
@@ -688,11 +789,16 @@ impl<'s> Writer<'s> {
     /// Evaluates the correlations over this run's events, drops windows already stored
     /// by an earlier run, and commits the rest with the last part.
     fn finish(&mut self, rules: &RuleSet, infos: &[Arc<RuleInfo>]) -> Result<()> {
-        let hits: Vec<CorrelationHit> = std::mem::take(&mut self.hits).into_iter().map(|(_, h)| h).collect();
+        let hits: Vec<CorrelationHit> = std::mem::take(&mut self.hits)
+            .into_iter()
+            .map(|(_, h)| h)
+            .collect();
         if !hits.is_empty() {
             let stored = stored_correlations(self.store)?;
             for finding in correlation_findings(rules, infos, hits) {
-                let Some(text) = correlation_json(&finding) else { continue };
+                let Some(text) = correlation_json(&finding) else {
+                    continue;
+                };
                 if stored.contains(&(finding.rule.id.clone(), text)) {
                     continue;
                 }
@@ -706,17 +812,25 @@ impl<'s> Writer<'s> {
 }
 
 fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// `(rule_id, correlation JSON)` of the correlation findings already in the case.
 fn stored_correlations(store: &CaseStore) -> Result<std::collections::HashSet<(String, String)>> {
     let mut out = std::collections::HashSet::new();
     for path in store.finding_files()? {
-        for batch in parts::read_columns(&path, &[finding_col::RULE_ID, finding_col::CORRELATION])? {
-            let (Some(ids), Some(windows)) = (batch.column(0).as_string_opt::<i32>(), batch.column(1).as_string_opt::<i32>())
-            else {
-                return Err(StoreError::BadPart { path, message: "rule_id/correlation columns are not text".into() });
+        for batch in parts::read_columns(&path, &[finding_col::RULE_ID, finding_col::CORRELATION])?
+        {
+            let (Some(ids), Some(windows)) = (
+                batch.column(0).as_string_opt::<i32>(),
+                batch.column(1).as_string_opt::<i32>(),
+            ) else {
+                return Err(StoreError::BadPart {
+                    path,
+                    message: "rule_id/correlation columns are not text".into(),
+                });
             };
             for i in 0..batch.num_rows() {
                 if ids.is_valid(i) && windows.is_valid(i) {
@@ -729,11 +843,20 @@ fn stored_correlations(store: &CaseStore) -> Result<std::collections::HashSet<(S
 }
 
 /// Turns correlation matches into findings (as `firebreak scan` does).
-fn correlation_findings(rules: &RuleSet, infos: &[Arc<RuleInfo>], hits: Vec<CorrelationHit>) -> Vec<Finding> {
+fn correlation_findings(
+    rules: &RuleSet,
+    infos: &[Arc<RuleInfo>],
+    hits: Vec<CorrelationHit>,
+) -> Vec<Finding> {
     rules
         .evaluate_correlations(hits)
         .into_iter()
-        .filter_map(|m| Some(firebreak_findings::correlation_finding(infos.get(m.rule)?, m)))
+        .filter_map(|m| {
+            Some(firebreak_findings::correlation_finding(
+                infos.get(m.rule)?,
+                m,
+            ))
+        })
         .collect()
 }
 
@@ -750,7 +873,12 @@ fn load_keys(store: &CaseStore) -> Result<KeyMap<u8>> {
     Ok(map)
 }
 
-fn run_writer(mut writer: Writer<'_>, rx: Receiver<ToWriter>, rules: &RuleSet, infos: &[Arc<RuleInfo>]) -> Result<IngestReport> {
+fn run_writer(
+    mut writer: Writer<'_>,
+    rx: Receiver<ToWriter>,
+    rules: &RuleSet,
+    infos: &[Arc<RuleInfo>],
+) -> Result<IngestReport> {
     // On failure, returning drops the receiver: the workers' sends fail and they stop.
     for message in rx.iter() {
         match message {
@@ -796,7 +924,11 @@ where
         per_input: HashMap::new(),
         done: Vec::new(),
         manifest,
-        report: IngestReport { run_id: run.clone(), recovery: recovery.clone(), ..Default::default() },
+        report: IngestReport {
+            run_id: run.clone(),
+            recovery: recovery.clone(),
+            ..Default::default()
+        },
     };
     writer.manifest_line(json!({
         "kind": "start",
@@ -823,7 +955,13 @@ where
     let writer_result = std::thread::scope(|scope| {
         let infos_ref = &infos;
         let writer_thread = scope.spawn(move || run_writer(writer, rx, opts.rules, infos_ref));
-        let ctx = WorkerContext { rules: opts.rules, infos: &infos, tx, fatal: &fatal, progress: opts.progress };
+        let ctx = WorkerContext {
+            rules: opts.rules,
+            infos: &infos,
+            tx,
+            fatal: &fatal,
+            progress: opts.progress,
+        };
         std::thread::scope(|inner| {
             for _ in 0..threads {
                 let (ctx, queue) = (&ctx, &queue);
@@ -842,16 +980,24 @@ where
             }
         });
         drop(ctx);
-        writer_thread.join().unwrap_or_else(|_| Err(StoreError::Thread("the writer thread panicked".into())))
+        writer_thread
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Thread("the writer thread panicked".into())))
     });
     if let Some(e) = fatal.into_inner().ok().flatten() {
         return Err(e);
     }
     let mut report = writer_result?;
-    let discover_errors = queue.into_inner().map(|q| q.discover_errors).unwrap_or_default();
+    let discover_errors = queue
+        .into_inner()
+        .map(|q| q.discover_errors)
+        .unwrap_or_default();
     report.damaged_inputs += discover_errors.len() as u64;
     report.errors.extend(discover_errors);
-    let mut manifest = OpenOptions::new().append(true).open(&manifest_path).map_err(|e| StoreError::io(&manifest_path, e))?;
+    let mut manifest = OpenOptions::new()
+        .append(true)
+        .open(&manifest_path)
+        .map_err(|e| StoreError::io(&manifest_path, e))?;
     let line = json!({
         "kind": "run",
         "run": report.run_id,

@@ -23,7 +23,13 @@ pub const ROW_GROUP_ROWS: usize = 64 * 1024;
 const SORT_SLICE_ROWS: usize = 8 * 1024;
 
 /// Columns whose values are (nearly) all different: dictionary encoding only costs there.
-const NO_DICTIONARY: [&str; 5] = [col::RAW, col::EVENT_ID, col::REQUEST_ID, col::RESPONSE_ELEMENTS, col::EVENT_TS];
+const NO_DICTIONARY: [&str; 5] = [
+    col::RAW,
+    col::EVENT_ID,
+    col::REQUEST_ID,
+    col::RESPONSE_ELEMENTS,
+    col::EVENT_TS,
+];
 
 /// The writer settings of every part file.
 pub fn writer_properties() -> WriterProperties {
@@ -37,15 +43,20 @@ pub fn writer_properties() -> WriterProperties {
         props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
     }
     // Statistics of the whole-record text are never used for pruning.
-    props = props.set_column_statistics_enabled(ColumnPath::from(col::RAW), EnabledStatistics::None);
+    props =
+        props.set_column_statistics_enabled(ColumnPath::from(col::RAW), EnabledStatistics::None);
     props.build()
 }
 
 /// The `event_ts` values of a batch (`i64::MIN` for NULL, so those sort first).
 fn timestamps(batch: &RecordBatch, ts_column: &str) -> Vec<i64> {
-    let Some(array) = batch.column_by_name(ts_column) else { return vec![i64::MIN; batch.num_rows()] };
+    let Some(array) = batch.column_by_name(ts_column) else {
+        return vec![i64::MIN; batch.num_rows()];
+    };
     match array.as_primitive_opt::<TimestampMillisecondType>() {
-        Some(ts) => (0..ts.len()).map(|i| if ts.is_null(i) { i64::MIN } else { ts.value(i) }).collect(),
+        Some(ts) => (0..ts.len())
+            .map(|i| if ts.is_null(i) { i64::MIN } else { ts.value(i) })
+            .collect(),
         None => vec![i64::MIN; batch.num_rows()],
     }
 }
@@ -53,8 +64,14 @@ fn timestamps(batch: &RecordBatch, ts_column: &str) -> Vec<i64> {
 /// Writes `batches` (all of `schema`) to a new file at `path`, rows sorted by the
 /// timestamp column `ts_column` (stable: rows with equal times keep their order), and
 /// syncs it to disk. Returns the file's size in bytes.
-pub fn write_sorted(path: &Path, schema: &SchemaRef, batches: &[RecordBatch], ts_column: &str) -> Result<u64> {
-    let mut order: Vec<(i64, usize, usize)> = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+pub fn write_sorted(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    ts_column: &str,
+) -> Result<u64> {
+    let mut order: Vec<(i64, usize, usize)> =
+        Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
     for (b, batch) in batches.iter().enumerate() {
         for (r, ts) in timestamps(batch, ts_column).into_iter().enumerate() {
             order.push((ts, b, r));
@@ -71,7 +88,9 @@ pub fn write_sorted(path: &Path, schema: &SchemaRef, batches: &[RecordBatch], ts
         let indices: Vec<(usize, usize)> = chunk.iter().map(|&(_, b, r)| (b, r)).collect();
         let sorted = arrow::compute::interleave_record_batch(&refs, &indices)
             .map_err(|e| StoreError::arrow(format!("sorting rows for {}", path.display()), e))?;
-        writer.write(&sorted).map_err(|e| StoreError::parquet(path, e))?;
+        writer
+            .write(&sorted)
+            .map_err(|e| StoreError::parquet(path, e))?;
     }
     writer.close().map_err(|e| StoreError::parquet(path, e))?;
     file.sync_all().map_err(|e| StoreError::io(path, e))?;
@@ -83,23 +102,37 @@ pub fn write_sorted(path: &Path, schema: &SchemaRef, batches: &[RecordBatch], ts
 /// the order of `columns`.
 pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| StoreError::parquet(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| StoreError::parquet(path, e))?;
     let mut roots = Vec::with_capacity(columns.len());
     for name in columns {
-        let index = builder.schema().index_of(name).map_err(|_| StoreError::BadPart {
-            path: path.to_path_buf(),
-            message: format!("no column '{name}'"),
-        })?;
+        let index = builder
+            .schema()
+            .index_of(name)
+            .map_err(|_| StoreError::BadPart {
+                path: path.to_path_buf(),
+                message: format!("no column '{name}'"),
+            })?;
         roots.push(index);
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let reader = builder.with_projection(mask).with_batch_size(64 * 1024).build().map_err(|e| StoreError::parquet(path, e))?;
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| StoreError::parquet(path, e))?;
     // The reader returns the columns in file order: put them in the order asked for.
     reader
         .map(|b| {
-            let batch = b.map_err(|e| StoreError::arrow(format!("reading {}", path.display()), e))?;
-            let order: Vec<usize> = columns.iter().filter_map(|name| batch.schema().index_of(name).ok()).collect();
-            batch.project(&order).map_err(|e| StoreError::arrow(format!("reading {}", path.display()), e))
+            let batch =
+                b.map_err(|e| StoreError::arrow(format!("reading {}", path.display()), e))?;
+            let order: Vec<usize> = columns
+                .iter()
+                .filter_map(|name| batch.schema().index_of(name).ok())
+                .collect();
+            batch
+                .project(&order)
+                .map_err(|e| StoreError::arrow(format!("reading {}", path.display()), e))
         })
         .collect()
 }

@@ -48,7 +48,9 @@ impl<'a> RawValue<'a> {
         if self.escaped {
             return sonic_rs::from_str::<String>(self.text).ok().map(Cow::Owned);
         }
-        self.text.get(1..self.text.len().saturating_sub(1)).map(Cow::Borrowed)
+        self.text
+            .get(1..self.text.len().saturating_sub(1))
+            .map(Cow::Borrowed)
     }
 }
 
@@ -119,7 +121,13 @@ fn value_end(bytes: &[u8], i: usize) -> Option<(usize, bool)> {
 fn value_at(text: &str, i: usize) -> Option<(RawValue<'_>, usize)> {
     let start = skip_whitespace(text.as_bytes(), i);
     let (end, escaped) = value_end(text.as_bytes(), start)?;
-    Some((RawValue { text: text.get(start..end)?, escaped }, end))
+    Some((
+        RawValue {
+            text: text.get(start..end)?,
+            escaped,
+        },
+        end,
+    ))
 }
 
 /// Calls `each(key, value)` for every member of the object `text` (leading whitespace
@@ -137,14 +145,23 @@ pub(crate) fn for_each_member<'a>(text: &'a str, mut each: impl FnMut(&str, RawV
             Some(b'"') => {}
             _ => return,
         }
-        let Some((key_end, key_escaped)) = string_end(bytes, i) else { return };
-        let Some(key_text) = text.get(i..key_end) else { return };
+        let Some((key_end, key_escaped)) = string_end(bytes, i) else {
+            return;
+        };
+        let Some(key_text) = text.get(i..key_end) else {
+            return;
+        };
         i = skip_whitespace(bytes, key_end);
         if bytes.get(i) != Some(&b':') {
             return;
         }
-        let Some((value, end)) = value_at(text, i + 1) else { return };
-        let key = RawValue { text: key_text, escaped: key_escaped };
+        let Some((value, end)) = value_at(text, i + 1) else {
+            return;
+        };
+        let key = RawValue {
+            text: key_text,
+            escaped: key_escaped,
+        };
         match key.as_str() {
             Some(k) => each(&k, value),
             None => return,
@@ -170,7 +187,9 @@ pub(crate) fn for_each_item<'a>(text: &'a str, mut each: impl FnMut(RawValue<'a>
         return;
     }
     loop {
-        let Some((value, end)) = value_at(text, i) else { return };
+        let Some((value, end)) = value_at(text, i) else {
+            return;
+        };
         each(value);
         i = skip_whitespace(bytes, end);
         match bytes.get(i) {
@@ -182,7 +201,10 @@ pub(crate) fn for_each_item<'a>(text: &'a str, mut each: impl FnMut(RawValue<'a>
 
 /// The members named in `keys` of the object `text` (the first occurrence of each wins);
 /// `None` for everything when the text is not an object.
-pub(crate) fn members<'a, const N: usize>(text: &'a str, keys: &[&str; N]) -> [Option<RawValue<'a>>; N] {
+pub(crate) fn members<'a, const N: usize>(
+    text: &'a str,
+    keys: &[&str; N],
+) -> [Option<RawValue<'a>>; N] {
     let mut out: [Option<RawValue<'a>>; N] = [None; N];
     for_each_member(text, |key, value| {
         if let Some(i) = keys.iter().position(|k| *k == key) {
@@ -224,12 +246,18 @@ mod tests {
         let [a] = members(r#"{"a":"1","a":"2"}"#, &["a"]);
         assert_eq!(a.map(|v| v.text()), Some("\"1\""));
         // Damage after the first member: it is kept, the rest is not guessed at.
-        assert_eq!(all_members(r#"{"a":1,"b":"unterminated}"#), [("a".to_string(), "1".to_string())]);
+        assert_eq!(
+            all_members(r#"{"a":1,"b":"unterminated}"#),
+            [("a".to_string(), "1".to_string())]
+        );
         assert!(all_members(r#"{"a" 1}"#).is_empty());
         assert!(all_members(r#"["a"]"#).is_empty());
         assert!(all_members("").is_empty());
         assert!(all_members(r#"{"a":}"#).is_empty());
-        assert_eq!(all_members(r#"{"a":{"b":1"#), Vec::<(String, String)>::new());
+        assert_eq!(
+            all_members(r#"{"a":{"b":1"#),
+            Vec::<(String, String)>::new()
+        );
         // A stray closing bracket inside a container does not underflow.
         assert_eq!(all_members(r#"{"a":]"#), Vec::<(String, String)>::new());
     }
@@ -241,8 +269,16 @@ mod tests {
             let escaped = format!("{long}\\\"{long}");
             let text = format!(r#"{{"a":"{long}","b":"{escaped}","c":1}}"#);
             let [a, b, c] = members(&text, &["a", "b", "c"]);
-            assert_eq!(a.and_then(|v| v.as_str()).as_deref(), Some(long.as_str()), "{len}");
-            assert_eq!(b.and_then(|v| v.as_str()), Some(std::borrow::Cow::Owned(format!("{long}\"{long}"))), "{len}");
+            assert_eq!(
+                a.and_then(|v| v.as_str()).as_deref(),
+                Some(long.as_str()),
+                "{len}"
+            );
+            assert_eq!(
+                b.and_then(|v| v.as_str()),
+                Some(std::borrow::Cow::Owned(format!("{long}\"{long}"))),
+                "{len}"
+            );
             assert_eq!(c.map(|v| v.text()), Some("1"), "{len}");
         }
     }
@@ -250,7 +286,9 @@ mod tests {
     #[test]
     fn array_items_are_found() {
         let mut items = Vec::new();
-        for_each_item(r#" [ {"x":"[,]"} , "s", 3 ,[] ] "#, |v| items.push(v.text().to_string()));
+        for_each_item(r#" [ {"x":"[,]"} , "s", 3 ,[] ] "#, |v| {
+            items.push(v.text().to_string())
+        });
         assert_eq!(items, [r#"{"x":"[,]"}"#, "\"s\"", "3", "[]"]);
         let mut none = 0;
         for_each_item("[ ]", |_| none += 1);

@@ -150,7 +150,11 @@ pub fn session_issuer_fields() -> Fields {
 pub fn session_context_fields() -> Fields {
     Fields::from(vec![
         Field::new("attributes", DataType::Struct(attributes_fields()), true),
-        Field::new("sessionissuer", DataType::Struct(session_issuer_fields()), true),
+        Field::new(
+            "sessionissuer",
+            DataType::Struct(session_issuer_fields()),
+            true,
+        ),
         utf8("sourceidentity"),
         utf8("ec2roledelivery"),
     ])
@@ -163,10 +167,28 @@ pub fn on_behalf_of_fields() -> Fields {
 
 /// Fields of `useridentity`.
 pub fn user_identity_fields() -> Fields {
-    let mut fields: Vec<Field> =
-        ["type", "principalid", "arn", "accountid", "invokedby", "accesskeyid", "username"].iter().map(|n| utf8(n)).collect();
-    fields.push(Field::new("sessioncontext", DataType::Struct(session_context_fields()), true));
-    fields.push(Field::new("onbehalfof", DataType::Struct(on_behalf_of_fields()), true));
+    let mut fields: Vec<Field> = [
+        "type",
+        "principalid",
+        "arn",
+        "accountid",
+        "invokedby",
+        "accesskeyid",
+        "username",
+    ]
+    .iter()
+    .map(|n| utf8(n))
+    .collect();
+    fields.push(Field::new(
+        "sessioncontext",
+        DataType::Struct(session_context_fields()),
+        true,
+    ));
+    fields.push(Field::new(
+        "onbehalfof",
+        DataType::Struct(on_behalf_of_fields()),
+        true,
+    ));
     fields.push(utf8("identitystorearn"));
     fields.push(utf8("credentialid"));
     Fields::from(fields)
@@ -179,7 +201,11 @@ pub fn resource_fields() -> Fields {
 
 /// The element field of the `resources` list.
 pub fn resource_item_field() -> Arc<Field> {
-    Arc::new(Field::new("item", DataType::Struct(resource_fields()), true))
+    Arc::new(Field::new(
+        "item",
+        DataType::Struct(resource_fields()),
+        true,
+    ))
 }
 
 /// Fields of `tlsdetails`.
@@ -195,7 +221,11 @@ pub fn cloudtrail_schema() -> SchemaRef {
             use col::*;
             let fields = vec![
                 utf8(EVENT_VERSION),
-                Field::new(USER_IDENTITY, DataType::Struct(user_identity_fields()), true),
+                Field::new(
+                    USER_IDENTITY,
+                    DataType::Struct(user_identity_fields()),
+                    true,
+                ),
                 utf8(EVENT_TIME),
                 utf8(EVENT_SOURCE),
                 utf8(EVENT_NAME),
@@ -260,7 +290,11 @@ pub fn findings_schema() -> SchemaRef {
             .iter()
             .map(|n| utf8(n))
             .collect();
-            fields.push(Field::new(TAGS, DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true));
+            fields.push(Field::new(
+                TAGS,
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                true,
+            ));
             fields.push(utf8(CORRELATION));
             fields.push(utf8(SOURCE));
             fields.push(Field::new(EVENT_TS, timestamp_type(), true));
@@ -279,11 +313,17 @@ mod tests {
             let mut seen = std::collections::HashSet::new();
             for f in schema.fields() {
                 assert_eq!(f.name(), &f.name().to_ascii_lowercase());
-                assert!(seen.insert(f.name().clone()), "duplicate column {}", f.name());
+                assert!(
+                    seen.insert(f.name().clone()),
+                    "duplicate column {}",
+                    f.name()
+                );
             }
         }
         assert_eq!(cloudtrail_schema().fields().len(), 32);
         assert!(cloudtrail_schema().field_with_name(col::EVENT_TS).is_ok());
-        assert!(findings_schema().field_with_name(finding_col::CORRELATION).is_ok());
+        assert!(findings_schema()
+            .field_with_name(finding_col::CORRELATION)
+            .is_ok());
     }
 }

@@ -113,10 +113,19 @@ fn integer_millis(array: &ArrayRef, row: usize) -> Option<i64> {
         DataType::Int64 => array.as_primitive::<Int64Type>().value(row),
         DataType::Int32 => i64::from(array.as_primitive::<Int32Type>().value(row)),
         DataType::UInt64 => i64::try_from(array.as_primitive::<UInt64Type>().value(row)).ok()?,
-        DataType::Timestamp(TimeUnit::Second, _) => array.as_primitive::<TimestampSecondType>().value(row).checked_mul(1000)?,
-        DataType::Timestamp(TimeUnit::Millisecond, _) => array.as_primitive::<TimestampMillisecondType>().value(row),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => array.as_primitive::<TimestampMicrosecondType>().value(row) / 1000,
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => array.as_primitive::<TimestampNanosecondType>().value(row) / 1_000_000,
+        DataType::Timestamp(TimeUnit::Second, _) => array
+            .as_primitive::<TimestampSecondType>()
+            .value(row)
+            .checked_mul(1000)?,
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            array.as_primitive::<TimestampMillisecondType>().value(row)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            array.as_primitive::<TimestampMicrosecondType>().value(row) / 1000
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            array.as_primitive::<TimestampNanosecondType>().value(row) / 1_000_000
+        }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let text = cell_text(array, row)?;
             match text.parse::<i64>() {
@@ -141,7 +150,11 @@ fn cloudtrail_time(ms: i64) -> Option<String> {
 /// JSON text as a value; text that is not JSON stays a string.
 fn json_or_text(text: String) -> Value {
     let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') || trimmed.starts_with('"') || trimmed == "null" {
+    if trimmed.starts_with('{')
+        || trimmed.starts_with('[')
+        || trimmed.starts_with('"')
+        || trimmed == "null"
+    {
         if let Ok(v) = serde_json::from_str::<Value>(&text) {
             return v;
         }
@@ -217,11 +230,20 @@ impl Columns {
             user_uid_alt: f(&["actor", "user", "uid_alt"]),
             user_name: f(&["actor", "user", "name"]),
             credential: f(&["actor", "user", "credential_uid"]),
-            user_account: either(&["actor", "user", "account", "uid"], &["actor", "user", "account_uid"]),
+            user_account: either(
+                &["actor", "user", "account", "uid"],
+                &["actor", "user", "account_uid"],
+            ),
             invoked_by: f(&["actor", "invoked_by"]),
             issuer: f(&["actor", "session", "issuer"]),
-            is_mfa: either(&["actor", "session", "is_mfa"], &["actor", "session", "mfa"]),
-            created: either(&["actor", "session", "created_time_dt"], &["actor", "session", "created_time"]),
+            is_mfa: either(
+                &["actor", "session", "is_mfa"],
+                &["actor", "session", "mfa"],
+            ),
+            created: either(
+                &["actor", "session", "created_time_dt"],
+                &["actor", "session", "created_time"],
+            ),
             resources: f(&["resources"]),
             unmapped: f(&["unmapped"]),
         }
@@ -259,7 +281,9 @@ fn resources(column: &Column, row: usize) -> Option<Value> {
     };
     let uid = sub(&["uid"]);
     let kind = sub(&["type"]);
-    let owner = sub(&["owner", "account", "uid"]).or_else(|| sub(&["owner", "account_uid"])).or_else(|| sub(&["account_uid"]));
+    let owner = sub(&["owner", "account", "uid"])
+        .or_else(|| sub(&["owner", "account_uid"]))
+        .or_else(|| sub(&["account_uid"]));
     let mut out = Vec::new();
     for i in 0..items.len() {
         if items.is_null(i) {
@@ -282,7 +306,12 @@ fn unmapped(column: &Column, row: usize) -> Vec<(String, String)> {
     let array = &column.array;
     if let Some(map) = array.as_map_opt() {
         let entries = map.value(row);
-        let (Some(keys), Some(values)) = (entries.column_by_name("key").or_else(|| Some(entries.column(0))), Some(entries.column(1))) else {
+        let (Some(keys), Some(values)) = (
+            entries
+                .column_by_name("key")
+                .or_else(|| Some(entries.column(0))),
+            Some(entries.column(1)),
+        ) else {
             return Vec::new();
         };
         return (0..entries.len())
@@ -321,7 +350,9 @@ fn put_path(map: &mut Map<String, Value>, path: &str, value: Value) {
             current.entry(part.to_string()).or_insert(value);
             return;
         }
-        let entry = current.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
         match entry {
             Value::Object(next) => current = next,
             _ => return,
@@ -338,9 +369,22 @@ fn record(c: &Columns, row: usize) -> Option<Map<String, Value>> {
     }
     let event_name = text(&c.operation, row)?;
     let mut r = Map::new();
-    let extras = c.unmapped.as_ref().map(|u| unmapped(u, row)).unwrap_or_default();
-    let extra = |key: &str| extras.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    put(&mut r, "eventVersion", extra("eventVersion").or_else(|| text(&c.product_version, row)));
+    let extras = c
+        .unmapped
+        .as_ref()
+        .map(|u| unmapped(u, row))
+        .unwrap_or_default();
+    let extra = |key: &str| {
+        extras
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    put(
+        &mut r,
+        "eventVersion",
+        extra("eventVersion").or_else(|| text(&c.product_version, row)),
+    );
 
     let mut identity = Map::new();
     put(&mut identity, "type", text(&c.user_type, row));
@@ -357,10 +401,13 @@ fn record(c: &Columns, row: usize) -> Option<Map<String, Value>> {
     put(&mut identity, "userName", text(&c.user_name, row));
     put(&mut identity, "invokedBy", text(&c.invoked_by, row));
     let mut attributes = Map::new();
-    let created = c.created.as_ref().and_then(|col| match col.array.data_type() {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => col.text(row),
-        _ => col.millis(row).and_then(cloudtrail_time),
-    });
+    let created = c
+        .created
+        .as_ref()
+        .and_then(|col| match col.array.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => col.text(row),
+            _ => col.millis(row).and_then(cloudtrail_time),
+        });
     put(&mut attributes, "creationDate", created);
     put(&mut attributes, "mfaAuthenticated", text(&c.is_mfa, row));
     let mut context = Map::new();
@@ -389,7 +436,11 @@ fn record(c: &Columns, row: usize) -> Option<Map<String, Value>> {
     put(&mut r, "eventSource", text(&c.service, row));
     r.insert("eventName".into(), Value::String(event_name));
     put(&mut r, "awsRegion", text(&c.region, row));
-    put(&mut r, "sourceIPAddress", text(&c.src_ip, row).or_else(|| text(&c.src_domain, row)));
+    put(
+        &mut r,
+        "sourceIPAddress",
+        text(&c.src_ip, row).or_else(|| text(&c.src_domain, row)),
+    );
     put(&mut r, "userAgent", text(&c.user_agent, row));
     put(&mut r, "errorCode", text(&c.error, row));
     put(&mut r, "errorMessage", text(&c.message, row));
@@ -410,7 +461,8 @@ fn record(c: &Columns, row: usize) -> Option<Map<String, Value>> {
     put(&mut r, "vpcEndpointId", text(&c.src_uid, row));
     put(&mut r, "eventCategory", text(&c.feature, row));
     for (key, value) in extras {
-        let value = if BOOLEAN_KEYS.contains(&key.as_str()) && (value == "true" || value == "false") {
+        let value = if BOOLEAN_KEYS.contains(&key.as_str()) && (value == "true" || value == "false")
+        {
             Value::Bool(value == "true")
         } else {
             json_or_text(value)
@@ -429,10 +481,17 @@ pub fn read_records<R: ChunkReader + 'static>(
     sink: &mut dyn FnMut(u64, &[u8]) -> ControlFlow<()>,
 ) -> Vec<ReadError> {
     let mut errors = Vec::new();
-    let batches = match ParquetRecordBatchReaderBuilder::try_new(reader).and_then(|b| b.with_batch_size(BATCH_ROWS).build()) {
+    let batches = match ParquetRecordBatchReaderBuilder::try_new(reader)
+        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+    {
         Ok(r) => r,
         Err(e) => {
-            errors.push(ReadError::new(name, ErrorLocation::File, ReadErrorKind::InvalidJson, format!("not readable Parquet: {e}")));
+            errors.push(ReadError::new(
+                name,
+                ErrorLocation::File,
+                ReadErrorKind::InvalidJson,
+                format!("not readable Parquet: {e}"),
+            ));
             return errors;
         }
     };
@@ -445,7 +504,10 @@ pub fn read_records<R: ChunkReader + 'static>(
             Err(e) => {
                 errors.push(ReadError::new(
                     name,
-                    ErrorLocation::Record { index, byte_offset: 0 },
+                    ErrorLocation::Record {
+                        index,
+                        byte_offset: 0,
+                    },
                     ReadErrorKind::InvalidJson,
                     format!("damaged Parquet after {index} rows: {e}"),
                 ));
@@ -457,7 +519,9 @@ pub fn read_records<R: ChunkReader + 'static>(
             match record(&columns, row) {
                 Some(r) => {
                     json.clear();
-                    if serde_json::to_writer(&mut json, &Value::Object(r)).is_ok() && sink(index, &json).is_break() {
+                    if serde_json::to_writer(&mut json, &Value::Object(r)).is_ok()
+                        && sink(index, &json).is_break()
+                    {
                         break 'batches;
                     }
                 }
@@ -485,7 +549,11 @@ mod tests {
     fn dotted_unmapped_keys_nest_without_overwriting() {
         let mut m = Map::new();
         m.insert("eventType".into(), Value::String("AwsApiCall".into()));
-        put_path(&mut m, "tlsDetails.tlsVersion", Value::String("TLSv1.3".into()));
+        put_path(
+            &mut m,
+            "tlsDetails.tlsVersion",
+            Value::String("TLSv1.3".into()),
+        );
         put_path(&mut m, "tlsDetails.cipherSuite", Value::String("X".into()));
         put_path(&mut m, "eventType", Value::String("other".into()));
         put_path(&mut m, "eventType.sub", Value::String("ignored".into()));
@@ -497,10 +565,19 @@ mod tests {
 
     #[test]
     fn times_use_cloudtrail_format() {
-        assert_eq!(cloudtrail_time(1_790_819_830_000).as_deref(), Some("2026-10-01T01:57:10Z"));
-        assert_eq!(cloudtrail_time(1_790_819_830_250).as_deref(), Some("2026-10-01T01:57:10.250Z"));
+        assert_eq!(
+            cloudtrail_time(1_790_819_830_000).as_deref(),
+            Some("2026-10-01T01:57:10Z")
+        );
+        assert_eq!(
+            cloudtrail_time(1_790_819_830_250).as_deref(),
+            Some("2026-10-01T01:57:10.250Z")
+        );
         assert_eq!(json_or_text("{\"a\":1}".into()), serde_json::json!({"a":1}));
-        assert_eq!(json_or_text("{broken".into()), Value::String("{broken".into()));
+        assert_eq!(
+            json_or_text("{broken".into()),
+            Value::String("{broken".into())
+        );
         assert_eq!(json_or_text("123".into()), Value::String("123".into()));
     }
 }

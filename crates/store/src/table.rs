@@ -15,7 +15,10 @@ pub struct Table {
 impl Table {
     /// An empty table with these columns.
     pub fn new<S: Into<String>>(columns: impl IntoIterator<Item = S>) -> Self {
-        Table { columns: columns.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Table {
+            columns: columns.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Appends a row. A row shorter than the column list is padded with `None`; cells
@@ -37,10 +40,11 @@ impl Table {
 
     /// Index of the column called `name` (exact match first, then ASCII case-insensitive).
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns
-            .iter()
-            .position(|c| c == name)
-            .or_else(|| self.columns.iter().position(|c| c.eq_ignore_ascii_case(name)))
+        self.columns.iter().position(|c| c == name).or_else(|| {
+            self.columns
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(name))
+        })
     }
 
     /// The cells of column `name`, top to bottom (empty when there is no such column).
@@ -49,7 +53,11 @@ impl Table {
         self.rows
             .iter()
             .filter(move |_| index.is_some())
-            .map(move |row| index.and_then(|i| row.get(i)).and_then(|cell| cell.as_deref()))
+            .map(move |row| {
+                index
+                    .and_then(|i| row.get(i))
+                    .and_then(|cell| cell.as_deref())
+            })
     }
 
     /// The cell at `row`, column `name`.
@@ -67,12 +75,19 @@ mod tests {
     fn rows_are_padded_and_columns_found() {
         let mut t = Table::new(["a", "B"]);
         t.push_row(vec![Some("1".into())]);
-        t.push_row(vec![Some("2".into()), Some("x".into()), Some("dropped".into())]);
+        t.push_row(vec![
+            Some("2".into()),
+            Some("x".into()),
+            Some("dropped".into()),
+        ]);
         assert_eq!(t.len(), 2);
         assert_eq!(t.rows[0], vec![Some("1".to_string()), None]);
         assert_eq!(t.rows[1].len(), 2);
         assert_eq!(t.column_index("b"), Some(1));
-        assert_eq!(t.column_values("b").collect::<Vec<_>>(), vec![None, Some("x")]);
+        assert_eq!(
+            t.column_values("b").collect::<Vec<_>>(),
+            vec![None, Some("x")]
+        );
         assert_eq!(t.column_values("missing").count(), 0);
         assert_eq!(t.cell(1, "a"), Some("2"));
     }

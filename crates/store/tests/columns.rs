@@ -11,7 +11,8 @@ const ASSUMED_ROLE: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"Ass
 
 const ROOT: &str = r#"{"eventID":"e-root","eventTime":"2026-10-01T00:00:01Z","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root","invokedBy":"signin.amazonaws.com"},"eventName":"ConsoleLogin","readOnly":"true","errorCode":"Fail\u00e9d","apiVersion":7,"additionalEventData":"text","serviceEventDetails":[1,2]}"#;
 
-const BARE: &str = r#"{"eventName":"Odd","eventTime":"not a time","userIdentity":null,"resources":"nope"}"#;
+const BARE: &str =
+    r#"{"eventName":"Odd","eventTime":"not a time","userIdentity":null,"resources":"nope"}"#;
 
 fn build() -> RecordBatch {
     let mut builder = EventBatchBuilder::new();
@@ -26,12 +27,17 @@ fn build() -> RecordBatch {
 }
 
 fn text<'a>(batch: &'a RecordBatch, name: &str, row: usize) -> Option<&'a str> {
-    let array = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).as_string::<i32>();
+    let array = batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .as_string::<i32>();
     (!array.is_null(row)).then(|| array.value(row))
 }
 
 fn child<'a>(s: &'a StructArray, name: &str) -> &'a dyn Array {
-    s.column_by_name(name).unwrap_or_else(|| panic!("no field {name}")).as_ref()
+    s.column_by_name(name)
+        .unwrap_or_else(|| panic!("no field {name}"))
+        .as_ref()
 }
 
 fn child_text<'a>(s: &'a StructArray, name: &str, row: usize) -> Option<&'a str> {
@@ -43,7 +49,13 @@ fn child_text<'a>(s: &'a StructArray, name: &str, row: usize) -> Option<&'a str>
 fn round_trip(batch: &RecordBatch) -> RecordBatch {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("part.parquet");
-    let size = parts::write_sorted(&path, &cloudtrail_schema(), std::slice::from_ref(batch), col::EVENT_TS).expect("write");
+    let size = parts::write_sorted(
+        &path,
+        &cloudtrail_schema(),
+        std::slice::from_ref(batch),
+        col::EVENT_TS,
+    )
+    .expect("write");
     assert!(size > 0);
     let batches = parts::read_all(&path).expect("read");
     arrow::compute::concat_batches(&cloudtrail_schema(), &batches).expect("concat")
@@ -60,48 +72,85 @@ fn columns_read_back_equal_the_record_fields() {
     assert_eq!(text(&stored, col::EVENT_ID, 2), Some("e-assumed"));
     let r = 2;
     assert_eq!(text(&stored, col::EVENT_VERSION, r), Some("1.08"));
-    assert_eq!(text(&stored, col::EVENT_TIME, r), Some("2026-10-01T01:57:10Z"));
-    assert_eq!(text(&stored, col::EVENT_SOURCE, r), Some("s3.amazonaws.com"));
+    assert_eq!(
+        text(&stored, col::EVENT_TIME, r),
+        Some("2026-10-01T01:57:10Z")
+    );
+    assert_eq!(
+        text(&stored, col::EVENT_SOURCE, r),
+        Some("s3.amazonaws.com")
+    );
     assert_eq!(text(&stored, col::AWS_REGION, r), Some("eu-west-1"));
-    assert_eq!(text(&stored, col::SOURCE_IP_ADDRESS, r), Some("203.0.113.9"));
+    assert_eq!(
+        text(&stored, col::SOURCE_IP_ADDRESS, r),
+        Some("203.0.113.9")
+    );
     assert_eq!(text(&stored, col::USER_AGENT, r), Some("aws-cli/2.15"));
     assert_eq!(text(&stored, col::REQUEST_ID, r), Some("R1"));
     assert_eq!(text(&stored, col::READ_ONLY, r), Some("false"));
     assert_eq!(text(&stored, col::EVENT_TYPE, r), Some("AwsApiCall"));
     assert_eq!(text(&stored, col::EVENT_CATEGORY, r), Some("Management"));
-    assert_eq!(text(&stored, col::RECIPIENT_ACCOUNT_ID, r), Some("111122223333"));
+    assert_eq!(
+        text(&stored, col::RECIPIENT_ACCOUNT_ID, r),
+        Some("111122223333")
+    );
     assert_eq!(text(&stored, col::ERROR_CODE, r), None);
     assert_eq!(text(&stored, col::SOURCE, r), Some("a.json"));
     assert_eq!(text(&stored, col::RAW, r), Some(ASSUMED_ROLE));
     // JSON text columns keep the value's JSON text; JSON null is NULL.
     let params = text(&stored, col::REQUEST_PARAMETERS, r).expect("requestparameters");
-    let parsed: serde_json::Value = serde_json::from_str(params).expect("requestparameters is JSON");
+    let parsed: serde_json::Value =
+        serde_json::from_str(params).expect("requestparameters is JSON");
     assert_eq!(parsed["bucketName"], "b\"q");
     assert_eq!(parsed["policy"]["Statement"], serde_json::json!([]));
     assert_eq!(text(&stored, col::RESPONSE_ELEMENTS, r), None);
     // event_ts parsed from eventtime.
-    let ts = stored.column_by_name(col::EVENT_TS).expect("event_ts").as_primitive::<TimestampMillisecondType>();
+    let ts = stored
+        .column_by_name(col::EVENT_TS)
+        .expect("event_ts")
+        .as_primitive::<TimestampMillisecondType>();
     assert_eq!(ts.value(r), 1_790_819_830_000);
     assert!(ts.is_null(0));
 
-    let identity = stored.column_by_name(col::USER_IDENTITY).expect("useridentity").as_struct();
+    let identity = stored
+        .column_by_name(col::USER_IDENTITY)
+        .expect("useridentity")
+        .as_struct();
     assert_eq!(child_text(identity, "type", r), Some("AssumedRole"));
-    assert_eq!(child_text(identity, "principalid", r), Some("AROAEXAMPLE:alice"));
-    assert_eq!(child_text(identity, "arn", r), Some("arn:aws:sts::111122223333:assumed-role/Admin/alice"));
+    assert_eq!(
+        child_text(identity, "principalid", r),
+        Some("AROAEXAMPLE:alice")
+    );
+    assert_eq!(
+        child_text(identity, "arn", r),
+        Some("arn:aws:sts::111122223333:assumed-role/Admin/alice")
+    );
     assert_eq!(child_text(identity, "accesskeyid", r), Some("ASIAEXAMPLE"));
     assert_eq!(child_text(identity, "username", r), None);
     let context = child(identity, "sessioncontext").as_struct();
     assert!(context.is_valid(r));
-    assert_eq!(child_text(context, "sourceidentity", r), Some("alice@example.com"));
+    assert_eq!(
+        child_text(context, "sourceidentity", r),
+        Some("alice@example.com")
+    );
     let issuer = child(context, "sessionissuer").as_struct();
-    assert_eq!(child_text(issuer, "arn", r), Some("arn:aws:iam::111122223333:role/Admin"));
+    assert_eq!(
+        child_text(issuer, "arn", r),
+        Some("arn:aws:iam::111122223333:role/Admin")
+    );
     assert_eq!(child_text(issuer, "username", r), Some("Admin"));
     let attributes = child(context, "attributes").as_struct();
     assert_eq!(child_text(attributes, "mfaauthenticated", r), Some("true"));
-    assert_eq!(child_text(attributes, "creationdate", r), Some("2026-10-01T01:00:00Z"));
+    assert_eq!(
+        child_text(attributes, "creationdate", r),
+        Some("2026-10-01T01:00:00Z")
+    );
     assert!(child(identity, "onbehalfof").is_null(r));
 
-    let resources = stored.column_by_name(col::RESOURCES).expect("resources").as_list::<i32>();
+    let resources = stored
+        .column_by_name(col::RESOURCES)
+        .expect("resources")
+        .as_list::<i32>();
     let items = resources.value(r);
     let items = items.as_struct();
     assert_eq!(items.len(), 2);
@@ -111,18 +160,30 @@ fn columns_read_back_equal_the_record_fields() {
     assert_eq!(child_text(items, "arn", 1), Some("arn:aws:s3:::c"));
     assert_eq!(child_text(items, "type", 1), None);
 
-    let tls = stored.column_by_name(col::TLS_DETAILS).expect("tlsdetails").as_struct();
+    let tls = stored
+        .column_by_name(col::TLS_DETAILS)
+        .expect("tlsdetails")
+        .as_struct();
     assert_eq!(child_text(tls, "tlsversion", r), Some("TLSv1.3"));
-    assert_eq!(child_text(tls, "clienthostheader", r), Some("b.s3.eu-west-1.amazonaws.com"));
+    assert_eq!(
+        child_text(tls, "clienthostheader", r),
+        Some("b.s3.eu-west-1.amazonaws.com")
+    );
 
     // The root event: escaped text unescaped, non-string scalars as their JSON text.
     let r = 1;
     assert_eq!(text(&stored, col::ERROR_CODE, r), Some("Failéd"));
     assert_eq!(text(&stored, col::READ_ONLY, r), Some("true"));
     assert_eq!(text(&stored, col::API_VERSION, r), Some("7"));
-    assert_eq!(text(&stored, col::ADDITIONAL_EVENT_DATA, r), Some("\"text\""));
+    assert_eq!(
+        text(&stored, col::ADDITIONAL_EVENT_DATA, r),
+        Some("\"text\"")
+    );
     assert_eq!(text(&stored, col::SERVICE_EVENT_DETAILS, r), Some("[1,2]"));
-    assert_eq!(child_text(identity, "invokedby", r), Some("signin.amazonaws.com"));
+    assert_eq!(
+        child_text(identity, "invokedby", r),
+        Some("signin.amazonaws.com")
+    );
     assert!(child(identity, "sessioncontext").is_null(r));
     assert!(resources.is_null(r));
     assert!(tls.is_null(r));

@@ -15,35 +15,80 @@ fn truncated_gzip_keeps_the_events_before_the_damage_and_names_the_file() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = tmp.path().join("in");
     std::fs::create_dir_all(&input).expect("mkdir");
-    let records: Vec<String> = (0..400).map(|i| record(&format!("t-{i:04}"), i, "CreateUser")).collect();
+    let records: Vec<String> = (0..400)
+        .map(|i| record(&format!("t-{i:04}"), i, "CreateUser"))
+        .collect();
     let whole = gzip(format!(r#"{{"Records":[{}]}}"#, records.join(",")).as_bytes());
     let cut = &whole[..whole.len() * 6 / 10];
     std::fs::write(input.join("damaged.json.gz"), cut).expect("write");
-    let good: Vec<String> = (0..10).map(|i| record(&format!("g-{i}"), i, "GetUser")).collect();
+    let good: Vec<String> = (0..10)
+        .map(|i| record(&format!("g-{i}"), i, "GetUser"))
+        .collect();
     std::fs::write(input.join("good.jsonl"), good.join("\n")).expect("write");
 
     let store = new_case(tmp.path(), "damage");
     let rules = no_rules();
-    let report = ingest(&store, vec![IngestInput::Path(input)], &IngestOptions { threads: 2, ..IngestOptions::new(&rules) })
-        .expect("ingest goes on after damage");
+    let report = ingest(
+        &store,
+        vec![IngestInput::Path(input)],
+        &IngestOptions {
+            threads: 2,
+            ..IngestOptions::new(&rules)
+        },
+    )
+    .expect("ingest goes on after damage");
     assert_eq!(report.damaged_inputs, 1);
-    let error = report.errors.iter().find(|e| e.kind == ReadErrorKind::TruncatedGzip).expect("truncated gzip reported");
+    let error = report
+        .errors
+        .iter()
+        .find(|e| e.kind == ReadErrorKind::TruncatedGzip)
+        .expect("truncated gzip reported");
     assert!(error.file.ends_with("damaged.json.gz"), "{error}");
     assert!(error.to_string().contains("damaged.json.gz"));
     let ids = stored_ids(&store);
-    let damaged_rows = ids.iter().flatten().filter(|id| id.starts_with("t-")).count();
-    assert!(damaged_rows > 0 && damaged_rows < 400, "{damaged_rows} good records before the damage");
+    let damaged_rows = ids
+        .iter()
+        .flatten()
+        .filter(|id| id.starts_with("t-"))
+        .count();
+    assert!(
+        damaged_rows > 0 && damaged_rows < 400,
+        "{damaged_rows} good records before the damage"
+    );
     // They are the first records of the file, in order.
-    let mut damaged_ids: Vec<&String> = ids.iter().flatten().filter(|id| id.starts_with("t-")).collect();
+    let mut damaged_ids: Vec<&String> = ids
+        .iter()
+        .flatten()
+        .filter(|id| id.starts_with("t-"))
+        .collect();
     damaged_ids.sort();
     assert_eq!(damaged_ids.first().map(|s| s.as_str()), Some("t-0000"));
-    assert_eq!(damaged_ids.last().map(|s| s.as_str()), Some(format!("t-{:04}", damaged_rows - 1).as_str()));
-    assert_eq!(ids.iter().flatten().filter(|id| id.starts_with("g-")).count(), 10);
+    assert_eq!(
+        damaged_ids.last().map(|s| s.as_str()),
+        Some(format!("t-{:04}", damaged_rows - 1).as_str())
+    );
+    assert_eq!(
+        ids.iter()
+            .flatten()
+            .filter(|id| id.starts_with("g-"))
+            .count(),
+        10
+    );
     // The manifest notes the input's error.
     let lines = manifest(&store);
-    let line = lines.iter().find(|l| l["name"].as_str().is_some_and(|n| n.ends_with("damaged.json.gz"))).expect("input line");
+    let line = lines
+        .iter()
+        .find(|l| {
+            l["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("damaged.json.gz"))
+        })
+        .expect("input line");
     assert_eq!(line["errors"], 1);
-    assert!(line["first_error"].as_str().unwrap_or("").contains("truncated gzip"));
+    assert!(line["first_error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("truncated gzip"));
 }
 
 #[test]
@@ -60,29 +105,58 @@ fn findings_are_stored_for_a_simulated_root_activity_case() {
         ..Default::default()
     };
     let sim = firebreak_simulate::generate(&cfg).expect("simulate");
-    let truth_ids: std::collections::HashSet<String> = sim.truth.iter().flat_map(|t| t.event_ids.iter().cloned()).collect();
+    let truth_ids: std::collections::HashSet<String> = sim
+        .truth
+        .iter()
+        .flat_map(|t| t.event_ids.iter().cloned())
+        .collect();
     assert!(!truth_ids.is_empty());
 
     let store = new_case(tmp.path(), "root");
     let rules = builtin_rules();
-    let report = ingest(&store, vec![IngestInput::Path(sim_dir)], &IngestOptions { threads: 2, part_rows: 1000, ..IngestOptions::new(&rules) })
-        .expect("ingest");
+    let report = ingest(
+        &store,
+        vec![IngestInput::Path(sim_dir)],
+        &IngestOptions {
+            threads: 2,
+            part_rows: 1000,
+            ..IngestOptions::new(&rules)
+        },
+    )
+    .expect("ingest");
     assert_eq!(report.events_stored, sim.events);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let findings = stored_findings(&store);
     assert_eq!(findings.len() as u64, report.findings_stored());
     let root_findings: Vec<_> = findings
         .iter()
-        .filter(|(_, id, kind)| kind == "event" && id.as_ref().is_some_and(|id| truth_ids.contains(id)))
+        .filter(|(_, id, kind)| {
+            kind == "event" && id.as_ref().is_some_and(|id| truth_ids.contains(id))
+        })
         .collect();
-    assert!(!root_findings.is_empty(), "planted root events raise findings: {findings:?}");
-    assert!(root_findings.iter().any(|(title, _, _)| title.to_lowercase().contains("root")), "{root_findings:?}");
-    assert!(report.findings_by_level[3] + report.findings_by_level[4] > 0, "high or critical findings");
+    assert!(
+        !root_findings.is_empty(),
+        "planted root events raise findings: {findings:?}"
+    );
+    assert!(
+        root_findings
+            .iter()
+            .any(|(title, _, _)| title.to_lowercase().contains("root")),
+        "{root_findings:?}"
+    );
+    assert!(
+        report.findings_by_level[3] + report.findings_by_level[4] > 0,
+        "high or critical findings"
+    );
     // Every event finding's event is stored.
-    let stored: std::collections::HashSet<String> = stored_ids(&store).into_iter().flatten().collect();
+    let stored: std::collections::HashSet<String> =
+        stored_ids(&store).into_iter().flatten().collect();
     for (_, id, kind) in &findings {
         if kind == "event" {
-            assert!(id.as_ref().is_some_and(|id| stored.contains(id)), "finding for {id:?} has its event");
+            assert!(
+                id.as_ref().is_some_and(|id| stored.contains(id)),
+                "finding for {id:?} has its event"
+            );
         }
     }
     // A findings part only exists with its events part.
@@ -109,18 +183,35 @@ fn hive_export_partitions_by_account_region_and_day() {
                         r#"{{"eventID":"{account}-{region}-{day}-{i}","eventTime":"{day}T0{i}:00:00Z","eventName":"X","awsRegion":"{region}","recipientAccountId":"{account}"}}"#
                     ));
                 }
-                expected.insert(format!("account={account}/region={region}/day={day}"), count as u64);
+                expected.insert(
+                    format!("account={account}/region={region}/day={day}"),
+                    count as u64,
+                );
                 n += 1;
             }
         }
     }
-    lines.push(r#"{"eventID":"odd","eventTime":"yesterday","eventName":"X","awsRegion":"../../etc"}"#.to_string());
-    expected.insert(format!("account={HIVE_NULL_PARTITION}/region=..%2F..%2Fetc/day={HIVE_NULL_PARTITION}"), 1);
+    lines.push(
+        r#"{"eventID":"odd","eventTime":"yesterday","eventName":"X","awsRegion":"../../etc"}"#
+            .to_string(),
+    );
+    expected.insert(
+        format!("account={HIVE_NULL_PARTITION}/region=..%2F..%2Fetc/day={HIVE_NULL_PARTITION}"),
+        1,
+    );
     std::fs::write(input.join("events.jsonl"), lines.join("\n")).expect("write");
     let store = new_case(tmp.path(), "hive");
     let rules = builtin_rules();
-    ingest(&store, vec![IngestInput::Path(input)], &IngestOptions { threads: 1, part_rows: 10, ..IngestOptions::new(&rules) })
-        .expect("ingest");
+    ingest(
+        &store,
+        vec![IngestInput::Path(input)],
+        &IngestOptions {
+            threads: 1,
+            part_rows: 10,
+            ..IngestOptions::new(&rules)
+        },
+    )
+    .expect("ingest");
     let total = stored_ids(&store).len() as u64;
 
     let out = tmp.path().join("export");
@@ -134,14 +225,27 @@ fn hive_export_partitions_by_account_region_and_day() {
         assert!(dir.is_dir(), "{} exists", dir.display());
         for entry in std::fs::read_dir(&dir).expect("read partition") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-            assert!(name.starts_with("part-") && name.ends_with(".parquet"), "{name}");
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                name.starts_with("part-") && name.ends_with(".parquet"),
+                "{name}"
+            );
             for batch in parts::read_all(&path).expect("read export file") {
                 assert_eq!(batch.schema(), hive_schema());
                 // `raw` and `source` are dropped; `awsregion` stays (Athena-style queries use it).
-                assert!(batch.column_by_name("raw").is_none() && batch.column_by_name("source").is_none());
+                assert!(
+                    batch.column_by_name("raw").is_none()
+                        && batch.column_by_name("source").is_none()
+                );
                 assert!(batch.column_by_name("awsregion").is_some());
-                let ids = batch.column_by_name("eventid").expect("eventid").as_string::<i32>();
+                let ids = batch
+                    .column_by_name("eventid")
+                    .expect("eventid")
+                    .as_string::<i32>();
                 if key.contains("region=eu-west-1") {
                     assert!((0..ids.len()).all(|i| ids.value(i).contains("eu-west-1")));
                 }
@@ -164,7 +268,9 @@ fn many_small_inputs_share_batches_and_keep_their_own_counts() {
     std::fs::create_dir_all(&input).expect("mkdir");
     for f in 0..60u32 {
         // File f holds events f-0..f-4; every third file also repeats an event of file 0.
-        let mut records: Vec<String> = (0..5).map(|i| record(&format!("e{f:02}-{i}"), f * 5 + i, "GetUser")).collect();
+        let mut records: Vec<String> = (0..5)
+            .map(|i| record(&format!("e{f:02}-{i}"), f * 5 + i, "GetUser"))
+            .collect();
         if f % 3 == 2 {
             records.push(record("e00-0", 0, "GetUser"));
         }
@@ -173,11 +279,15 @@ fn many_small_inputs_share_batches_and_keep_their_own_counts() {
     let store = new_case(tmp.path(), "small");
     let rules = no_rules();
     for threads in [1, 2] {
-        let report = ingest(&store, vec![IngestInput::Path(input.clone())], &IngestOptions {
-            threads,
-            part_rows: 7,
-            ..IngestOptions::new(&rules)
-        })
+        let report = ingest(
+            &store,
+            vec![IngestInput::Path(input.clone())],
+            &IngestOptions {
+                threads,
+                part_rows: 7,
+                ..IngestOptions::new(&rules)
+            },
+        )
         .expect("ingest");
         assert_eq!(report.files, 60);
         assert_eq!(report.events_read, 300 + 20);
@@ -187,7 +297,11 @@ fn many_small_inputs_share_batches_and_keep_their_own_counts() {
         let per_input: u64 = report.inputs.iter().map(|i| i.stored + i.duplicates).sum();
         assert_eq!(per_input, 320);
         for summary in &report.inputs {
-            assert_eq!(summary.stored + summary.duplicates, summary.records, "{summary:?}");
+            assert_eq!(
+                summary.stored + summary.duplicates,
+                summary.records,
+                "{summary:?}"
+            );
             if !first_run {
                 assert_eq!(summary.stored, 0, "{summary:?}");
             }
@@ -195,7 +309,11 @@ fn many_small_inputs_share_batches_and_keep_their_own_counts() {
         if first_run {
             // Files without a repeat stored all 5 of theirs (only f00 or a repeating file
             // can hold a duplicate, depending on which worker met e00-0 first).
-            let plain = report.inputs.iter().filter(|i| i.stored == 5 && i.duplicates == 0).count();
+            let plain = report
+                .inputs
+                .iter()
+                .filter(|i| i.stored == 5 && i.duplicates == 0)
+                .count();
             assert!(plain >= 39, "{plain} inputs stored all their events");
         }
     }
@@ -204,6 +322,9 @@ fn many_small_inputs_share_batches_and_keep_their_own_counts() {
     let lines = manifest(&store);
     let input_lines: Vec<_> = lines.iter().filter(|l| l["kind"] == "input").collect();
     assert_eq!(input_lines.len(), 120);
-    let stored: u64 = input_lines.iter().map(|l| l["stored"].as_u64().unwrap_or(0)).sum();
+    let stored: u64 = input_lines
+        .iter()
+        .map(|l| l["stored"].as_u64().unwrap_or(0))
+        .sum();
     assert_eq!(stored, 300);
 }

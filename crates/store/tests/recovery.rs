@@ -27,23 +27,49 @@ fn recover_cleans_up_each_interrupted_commit_state() {
 
     let report = store.recover().expect("recover");
     assert_eq!(report.deleted_tmp.len(), 2);
-    assert_eq!(report.completed_findings, vec![findings.join("part-r-00001.parquet")]);
-    assert_eq!(report.deleted_orphan_findings, vec![findings.join("part-r-00002.parquet")]);
+    assert_eq!(
+        report.completed_findings,
+        vec![findings.join("part-r-00001.parquet")]
+    );
+    assert_eq!(
+        report.deleted_orphan_findings,
+        vec![findings.join("part-r-00002.parquet")]
+    );
     let names = |files: Vec<std::path::PathBuf>| -> Vec<String> {
-        files.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect()
+        files
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
     };
-    assert_eq!(names(store.event_files().expect("events")), ["part-r-00001.parquet", "part-r-00003.parquet"]);
-    assert_eq!(names(store.finding_files().expect("findings")), ["part-r-00001.parquet", "part-r-00003.parquet"]);
+    assert_eq!(
+        names(store.event_files().expect("events")),
+        ["part-r-00001.parquet", "part-r-00003.parquet"]
+    );
+    assert_eq!(
+        names(store.finding_files().expect("findings")),
+        ["part-r-00001.parquet", "part-r-00003.parquet"]
+    );
     assert!(store.recover().expect("second recover").is_clean());
 }
 
 #[test]
 fn create_refuses_an_existing_case_and_open_reads_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let location = CaseLocation { name: "c1".into(), dir: tmp.path().join("c1") };
+    let location = CaseLocation {
+        name: "c1".into(),
+        dir: tmp.path().join("c1"),
+    };
     let created = CaseStore::create(&location).expect("create");
     assert_eq!(created.info().name, "c1");
-    assert!(matches!(CaseStore::create(&location), Err(StoreError::CaseExists { .. })));
+    assert!(matches!(
+        CaseStore::create(&location),
+        Err(StoreError::CaseExists { .. })
+    ));
     let opened = CaseStore::open(&location.dir).expect("open");
     assert_eq!(opened.info(), created.info());
     let text = std::fs::read_to_string(location.dir.join("case.json")).expect("case.json");
@@ -54,16 +80,33 @@ fn create_refuses_an_existing_case_and_open_reads_it() {
 
     // A folder holding other files is not taken over; one holding only what other
     // firebreak commands write (the action log) is.
-    let busy = CaseLocation { name: "busy".into(), dir: tmp.path().join("busy") };
+    let busy = CaseLocation {
+        name: "busy".into(),
+        dir: tmp.path().join("busy"),
+    };
     std::fs::create_dir_all(&busy.dir).expect("mkdir");
     std::fs::write(busy.dir.join("notes.txt"), "x").expect("write");
-    assert!(matches!(CaseStore::create(&busy), Err(StoreError::CaseExists { .. })));
-    let adopted = CaseLocation { name: "adopted".into(), dir: tmp.path().join("adopted") };
+    assert!(matches!(
+        CaseStore::create(&busy),
+        Err(StoreError::CaseExists { .. })
+    ));
+    let adopted = CaseLocation {
+        name: "adopted".into(),
+        dir: tmp.path().join("adopted"),
+    };
     std::fs::create_dir_all(&adopted.dir).expect("mkdir");
     std::fs::write(adopted.dir.join("actions.jsonl"), "").expect("write");
     CaseStore::create(&adopted).expect("adopt a folder with only an action log");
-    assert!(matches!(CaseStore::open(tmp.path().join("nothing")), Err(StoreError::NotACase { .. })));
+    assert!(matches!(
+        CaseStore::open(tmp.path().join("nothing")),
+        Err(StoreError::NotACase { .. })
+    ));
     let mut store = CaseStore::open_or_create(&adopted).expect("open_or_create");
-    store.set_fact("incident", serde_json::json!("INC-1")).expect("set fact");
-    assert_eq!(CaseStore::open(&adopted.dir).expect("reopen").info().facts["incident"], "INC-1");
+    store
+        .set_fact("incident", serde_json::json!("INC-1"))
+        .expect("set fact");
+    assert_eq!(
+        CaseStore::open(&adopted.dir).expect("reopen").info().facts["incident"],
+        "INC-1"
+    );
 }

@@ -32,7 +32,15 @@ fn ocsf_schema() -> Arc<Schema> {
                 utf8("uid"),
                 utf8("event_code"),
                 utf8("version"),
-                strukt("product", vec![utf8("name"), utf8("vendor_name"), utf8("version"), strukt("feature", vec![utf8("name")])]),
+                strukt(
+                    "product",
+                    vec![
+                        utf8("name"),
+                        utf8("vendor_name"),
+                        utf8("version"),
+                        strukt("feature", vec![utf8("name")]),
+                    ],
+                ),
             ],
         ),
         Field::new("time", DataType::Int64, true),
@@ -46,24 +54,51 @@ fn ocsf_schema() -> Arc<Schema> {
                 utf8("version"),
                 strukt("service", vec![utf8("name")]),
                 strukt("request", vec![utf8("uid"), utf8("data")]),
-                strukt("response", vec![utf8("error"), utf8("message"), utf8("data")]),
+                strukt(
+                    "response",
+                    vec![utf8("error"), utf8("message"), utf8("data")],
+                ),
             ],
         ),
         strukt(
             "actor",
             vec![
-                strukt("user", vec![utf8("type"), utf8("uid"), utf8("uid_alt"), utf8("name"), utf8("credential_uid"), account()]),
-                strukt("session", vec![utf8("issuer"), Field::new("is_mfa", DataType::Boolean, true), Field::new("created_time_dt", ts, true)]),
+                strukt(
+                    "user",
+                    vec![
+                        utf8("type"),
+                        utf8("uid"),
+                        utf8("uid_alt"),
+                        utf8("name"),
+                        utf8("credential_uid"),
+                        account(),
+                    ],
+                ),
+                strukt(
+                    "session",
+                    vec![
+                        utf8("issuer"),
+                        Field::new("is_mfa", DataType::Boolean, true),
+                        Field::new("created_time_dt", ts, true),
+                    ],
+                ),
                 utf8("invoked_by"),
             ],
         ),
-        strukt("src_endpoint", vec![utf8("ip"), utf8("domain"), utf8("uid")]),
+        strukt(
+            "src_endpoint",
+            vec![utf8("ip"), utf8("domain"), utf8("uid")],
+        ),
         strukt("http_request", vec![utf8("user_agent")]),
         Field::new(
             "resources",
             DataType::List(Arc::new(Field::new(
                 "element",
-                DataType::Struct(Fields::from(vec![utf8("uid"), utf8("type"), strukt("owner", vec![account()])])),
+                DataType::Struct(Fields::from(vec![
+                    utf8("uid"),
+                    utf8("type"),
+                    strukt("owner", vec![account()]),
+                ])),
                 true,
             ))),
             true,
@@ -89,7 +124,9 @@ const ROWS: &str = r#"
 
 fn fixture() -> Vec<u8> {
     let schema = ocsf_schema();
-    let mut reader = arrow_json::ReaderBuilder::new(schema.clone()).build(ROWS.trim().as_bytes()).expect("json reader");
+    let mut reader = arrow_json::ReaderBuilder::new(schema.clone())
+        .build(ROWS.trim().as_bytes())
+        .expect("json reader");
     let batch = reader.next().expect("a batch").expect("rows decode");
     assert_eq!(batch.num_rows(), 4);
     let mut out = Vec::new();
@@ -100,7 +137,10 @@ fn fixture() -> Vec<u8> {
 }
 
 fn text<'a>(batch: &'a RecordBatch, name: &str, row: usize) -> Option<&'a str> {
-    let a = batch.column_by_name(name).expect("column").as_string::<i32>();
+    let a = batch
+        .column_by_name(name)
+        .expect("column")
+        .as_string::<i32>();
     a.is_valid(row).then(|| a.value(row))
 }
 
@@ -120,30 +160,74 @@ fn security_lake_parquet_is_mapped_stored_and_matched() {
 
     let store = new_case(tmp.path(), "securitylake");
     let rules = builtin_rules();
-    let opts = IngestOptions { threads: 2, ..IngestOptions::new(&rules) };
+    let opts = IngestOptions {
+        threads: 2,
+        ..IngestOptions::new(&rules)
+    };
     let report = ingest(
         &store,
-        vec![IngestInput::Path(input), IngestInput::Object { name: "s3://lake/object.parquet".into(), bytes }],
+        vec![
+            IngestInput::Path(input),
+            IngestInput::Object {
+                name: "s3://lake/object.parquet".into(),
+                bytes,
+            },
+        ],
         &opts,
     )
     .expect("ingest");
-    assert_eq!(report.events_stored, 3, "three CloudTrail rows, stored once although given twice");
+    assert_eq!(
+        report.events_stored, 3,
+        "three CloudTrail rows, stored once although given twice"
+    );
     assert_eq!(report.duplicates_skipped, 3);
-    assert_eq!(report.damaged_inputs, 0, "skipping another product's rows is informational");
-    assert!(report.errors.iter().all(|e| e.kind == ReadErrorKind::NotCloudTrail), "{:?}", report.errors);
-    assert!(report.inputs.iter().all(|i| i.shape.as_deref() == Some("Security Lake OCSF Parquet")));
+    assert_eq!(
+        report.damaged_inputs, 0,
+        "skipping another product's rows is informational"
+    );
+    assert!(
+        report
+            .errors
+            .iter()
+            .all(|e| e.kind == ReadErrorKind::NotCloudTrail),
+        "{:?}",
+        report.errors
+    );
+    assert!(report
+        .inputs
+        .iter()
+        .all(|i| i.shape.as_deref() == Some("Security Lake OCSF Parquet")));
 
-    let batches: Vec<RecordBatch> = store.event_files().expect("parts").iter().flat_map(|p| parts::read_all(p).expect("read")).collect();
-    let batch = arrow::compute::concat_batches(&firebreak_store::cloudtrail_schema(), &batches).expect("concat");
-    let row = |id: &str| (0..batch.num_rows()).find(|&r| text(&batch, col::EVENT_ID, r) == Some(id)).expect("row");
-    let identity = batch.column_by_name(col::USER_IDENTITY).expect("identity").as_struct();
+    let batches: Vec<RecordBatch> = store
+        .event_files()
+        .expect("parts")
+        .iter()
+        .flat_map(|p| parts::read_all(p).expect("read"))
+        .collect();
+    let batch = arrow::compute::concat_batches(&firebreak_store::cloudtrail_schema(), &batches)
+        .expect("concat");
+    let row = |id: &str| {
+        (0..batch.num_rows())
+            .find(|&r| text(&batch, col::EVENT_ID, r) == Some(id))
+            .expect("row")
+    };
+    let identity = batch
+        .column_by_name(col::USER_IDENTITY)
+        .expect("identity")
+        .as_struct();
 
     let r = row("sl-1");
-    assert_eq!(text(&batch, col::EVENT_TIME, r), Some("2026-10-01T01:57:10Z"));
+    assert_eq!(
+        text(&batch, col::EVENT_TIME, r),
+        Some("2026-10-01T01:57:10Z")
+    );
     assert_eq!(text(&batch, col::EVENT_NAME, r), Some("PutBucketPolicy"));
     assert_eq!(text(&batch, col::EVENT_SOURCE, r), Some("s3.amazonaws.com"));
     assert_eq!(text(&batch, col::AWS_REGION, r), Some("eu-west-1"));
-    assert_eq!(text(&batch, col::RECIPIENT_ACCOUNT_ID, r), Some("111122223333"));
+    assert_eq!(
+        text(&batch, col::RECIPIENT_ACCOUNT_ID, r),
+        Some("111122223333")
+    );
     assert_eq!(text(&batch, col::REQUEST_ID, r), Some("REQ1"));
     assert_eq!(text(&batch, col::SOURCE_IP_ADDRESS, r), Some("203.0.113.9"));
     assert_eq!(text(&batch, col::VPC_ENDPOINT_ID, r), Some("vpce-123"));
@@ -153,48 +237,88 @@ fn security_lake_parquet_is_mapped_stored_and_matched() {
     assert_eq!(text(&batch, col::EVENT_CATEGORY, r), Some("Management"));
     assert_eq!(text(&batch, col::READ_ONLY, r), Some("false"));
     assert_eq!(text(&batch, col::SHARED_EVENT_ID, r), Some("shared-1"));
-    assert_eq!(text(&batch, col::REQUEST_PARAMETERS, r), Some(r#"{"bucketName":"loot","policy":{"Statement":[]}}"#));
+    assert_eq!(
+        text(&batch, col::REQUEST_PARAMETERS, r),
+        Some(r#"{"bucketName":"loot","policy":{"Statement":[]}}"#)
+    );
     assert_eq!(text(&batch, col::RESPONSE_ELEMENTS, r), None);
     assert!(text(&batch, col::SOURCE, r).is_some_and(|s| s.starts_with("securitylake:")));
     assert_eq!(field(identity, "type", r), Some("AssumedRole"));
-    assert_eq!(field(identity, "arn", r), Some("arn:aws:sts::111122223333:assumed-role/Admin/alice"));
+    assert_eq!(
+        field(identity, "arn", r),
+        Some("arn:aws:sts::111122223333:assumed-role/Admin/alice")
+    );
     assert_eq!(field(identity, "principalid", r), Some("AROAEXAMPLE:alice"));
     assert_eq!(field(identity, "accesskeyid", r), Some("ASIAEXAMPLE"));
     assert_eq!(field(identity, "accountid", r), Some("111122223333"));
-    let context = identity.column_by_name("sessioncontext").expect("context").as_struct();
-    let issuer = context.column_by_name("sessionissuer").expect("issuer").as_struct();
-    assert_eq!(field(issuer, "arn", r), Some("arn:aws:iam::111122223333:role/Admin"));
-    let attributes = context.column_by_name("attributes").expect("attributes").as_struct();
+    let context = identity
+        .column_by_name("sessioncontext")
+        .expect("context")
+        .as_struct();
+    let issuer = context
+        .column_by_name("sessionissuer")
+        .expect("issuer")
+        .as_struct();
+    assert_eq!(
+        field(issuer, "arn", r),
+        Some("arn:aws:iam::111122223333:role/Admin")
+    );
+    let attributes = context
+        .column_by_name("attributes")
+        .expect("attributes")
+        .as_struct();
     assert_eq!(field(attributes, "mfaauthenticated", r), Some("true"));
-    assert_eq!(field(attributes, "creationdate", r), Some("2026-10-01T01:00:00Z"));
-    let resources = batch.column_by_name(col::RESOURCES).expect("resources").as_list::<i32>();
+    assert_eq!(
+        field(attributes, "creationdate", r),
+        Some("2026-10-01T01:00:00Z")
+    );
+    let resources = batch
+        .column_by_name(col::RESOURCES)
+        .expect("resources")
+        .as_list::<i32>();
     let items = resources.value(r);
     let items = items.as_struct();
     assert_eq!(items.len(), 1);
     assert_eq!(field(items, "arn", 0), Some("arn:aws:s3:::loot"));
     assert_eq!(field(items, "accountid", 0), Some("111122223333"));
     assert_eq!(field(items, "type", 0), Some("AWS::S3::Bucket"));
-    let tls = batch.column_by_name(col::TLS_DETAILS).expect("tls").as_struct();
+    let tls = batch
+        .column_by_name(col::TLS_DETAILS)
+        .expect("tls")
+        .as_struct();
     assert_eq!(field(tls, "tlsversion", r), Some("TLSv1.3"));
 
     let r = row("sl-2");
     assert_eq!(field(identity, "type", r), Some("Root"));
     assert_eq!(field(identity, "principalid", r), Some("111122223333"));
-    assert_eq!(text(&batch, col::RESPONSE_ELEMENTS, r), Some(r#"{"user":{"userName":"backdoor"}}"#));
+    assert_eq!(
+        text(&batch, col::RESPONSE_ELEMENTS, r),
+        Some(r#"{"user":{"userName":"backdoor"}}"#)
+    );
 
     let r = row("sl-3");
     assert_eq!(text(&batch, col::ERROR_CODE, r), Some("AccessDenied"));
     assert_eq!(text(&batch, col::ERROR_MESSAGE, r), Some("Access Denied"));
-    assert_eq!(text(&batch, col::SOURCE_IP_ADDRESS, r), Some("cloudformation.amazonaws.com"));
+    assert_eq!(
+        text(&batch, col::SOURCE_IP_ADDRESS, r),
+        Some("cloudformation.amazonaws.com")
+    );
     assert_eq!(text(&batch, col::READ_ONLY, r), Some("true"));
-    assert_eq!(field(identity, "principalid", r), Some("AIDAUSER"), "a uid that is not an ARN is the principal id");
+    assert_eq!(
+        field(identity, "principalid", r),
+        Some("AIDAUSER"),
+        "a uid that is not an ARN is the principal id"
+    );
     assert_eq!(field(identity, "arn", r), None);
     assert_eq!(field(identity, "username", r), Some("bob"));
 
     // Detection ran on the mapped records: root creating a user is found.
     let findings = stored_findings(&store);
     assert!(
-        findings.iter().any(|(title, id, _)| id.as_deref() == Some("sl-2") && title.to_lowercase().contains("root")),
+        findings
+            .iter()
+            .any(|(title, id, _)| id.as_deref() == Some("sl-2")
+                && title.to_lowercase().contains("root")),
         "{findings:?}"
     );
 }

@@ -11,8 +11,10 @@ pub(crate) fn decode_string_record(literal: &[u8], out: &mut Vec<u8>) -> Result<
     if literal.first() != Some(&b'"') {
         return Err("CloudTrailEvent is not a JSON string".into());
     }
-    let text = std::str::from_utf8(literal).map_err(|e| format!("CloudTrailEvent is not UTF-8: {e}"))?;
-    let decoded = crate::event::unescape_json_string(text).ok_or("CloudTrailEvent is not a valid JSON string")?;
+    let text =
+        std::str::from_utf8(literal).map_err(|e| format!("CloudTrailEvent is not UTF-8: {e}"))?;
+    let decoded = crate::event::unescape_json_string(text)
+        .ok_or("CloudTrailEvent is not a valid JSON string")?;
     let trimmed = decoded.trim_start();
     if !trimmed.starts_with('{') {
         return Err("CloudTrailEvent does not hold a JSON object".into());
@@ -41,7 +43,8 @@ pub(crate) fn merge_lake_row(row: &[u8], out: &mut Vec<u8>) -> Result<(), String
                 out.push(b',');
             }
             first = false;
-            let key_json = sonic_rs::to_string(&*key).map_err(|e| format!("cannot re-encode key: {e}"))?;
+            let key_json =
+                sonic_rs::to_string(&*key).map_err(|e| format!("cannot re-encode key: {e}"))?;
             out.extend_from_slice(key_json.as_bytes());
             out.push(b':');
             let value_raw = value.as_raw_cow();
@@ -58,7 +61,9 @@ fn nested_json_or_raw(raw: &str) -> std::borrow::Cow<'_, str> {
     if raw.starts_with('"') {
         if let Some(inner) = crate::event::unescape_json_string(raw) {
             let t = inner.trim();
-            if (t.starts_with('{') || t.starts_with('[')) && sonic_rs::from_str::<serde::de::IgnoredAny>(t).is_ok() {
+            if (t.starts_with('{') || t.starts_with('['))
+                && sonic_rs::from_str::<serde::de::IgnoredAny>(t).is_ok()
+            {
                 return std::borrow::Cow::Owned(t.to_string());
             }
         }
@@ -82,7 +87,9 @@ pub(crate) fn s3_notification_objects(summary: &ObjectSummary, object: &[u8]) ->
 
 fn count_array(raw: &[u8]) -> usize {
     match std::str::from_utf8(raw) {
-        Ok(text) if text.trim_start().starts_with('[') => sonic_rs::to_array_iter(text).filter(|r| r.is_ok()).count(),
+        Ok(text) if text.trim_start().starts_with('[') => {
+            sonic_rs::to_array_iter(text).filter(|r| r.is_ok()).count()
+        }
         Ok(_) => 1,
         Err(_) => 0,
     }

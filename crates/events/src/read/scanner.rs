@@ -183,7 +183,8 @@ impl<R: Read> Scanner<R> {
             return Ok(false);
         }
         if self.mark > 0 {
-            self.lines_before_base += memchr::memchr_iter(b'\n', &self.buf[..self.mark]).count() as u64;
+            self.lines_before_base +=
+                memchr::memchr_iter(b'\n', &self.buf[..self.mark]).count() as u64;
             self.buf.copy_within(self.mark..self.end, 0);
             self.end -= self.mark;
             self.pos -= self.mark;
@@ -334,43 +335,50 @@ impl<R: Read> Scanner<R> {
     /// relative to `mark`) and, should it be a record, where its head values are
     /// (into `head`). With `find_container`, stops on the first `Records` /
     /// `Events` / `QueryResultRows` key whose value is an array.
-    pub fn scan_object(&mut self, find_container: bool, head: &mut HeadSpans) -> Result<ObjectEnd, ScanError> {
+    pub fn scan_object(
+        &mut self,
+        find_container: bool,
+        head: &mut HeadSpans,
+    ) -> Result<ObjectEnd, ScanError> {
         let mut summary = ObjectSummary::default();
         let mut container = None;
         let result = self.run(|buf, pos, mark, opts| {
             summary = ObjectSummary::default();
             container = None;
             let mut collector = HeadCollector::new(pos, opts, head);
-            let note =
-                |summary: &mut ObjectSummary, key: &[u8], key_span: (usize, usize), (start, end): (usize, usize)| {
-                    summary.keys += 1;
-                    if summary.first_key_count < summary.first_keys.len() {
-                        summary.first_keys[summary.first_key_count] = (key_span.0 - mark, key_span.1 - mark);
-                        summary.first_key_count += 1;
-                    }
-                    let value = Some((start - mark, end - mark));
-                    match key {
-                        b"eventVersion"
-                        | b"eventTime"
-                        | b"eventName"
-                        | b"eventSource"
-                        | b"eventID"
-                        | b"userIdentity"
-                        | b"awsRegion"
-                        | b"eventType"
-                        | b"eventCategory"
-                        | b"recipientAccountId"
-                        | b"sourceIPAddress"
-                        | b"requestParameters" => summary.cloudtrail_keys += 1,
-                        b"detail-type" => summary.detail_type = value,
-                        b"detail" => summary.detail = value,
-                        b"CloudTrailEvent" => summary.cloudtrail_event = value,
-                        b"Type" => summary.sns_type = value,
-                        b"Message" => summary.message = value,
-                        b"s3ObjectKey" => summary.s3_object_key = value,
-                        _ => {}
-                    }
-                };
+            let note = |summary: &mut ObjectSummary,
+                        key: &[u8],
+                        key_span: (usize, usize),
+                        (start, end): (usize, usize)| {
+                summary.keys += 1;
+                if summary.first_key_count < summary.first_keys.len() {
+                    summary.first_keys[summary.first_key_count] =
+                        (key_span.0 - mark, key_span.1 - mark);
+                    summary.first_key_count += 1;
+                }
+                let value = Some((start - mark, end - mark));
+                match key {
+                    b"eventVersion"
+                    | b"eventTime"
+                    | b"eventName"
+                    | b"eventSource"
+                    | b"eventID"
+                    | b"userIdentity"
+                    | b"awsRegion"
+                    | b"eventType"
+                    | b"eventCategory"
+                    | b"recipientAccountId"
+                    | b"sourceIPAddress"
+                    | b"requestParameters" => summary.cloudtrail_keys += 1,
+                    b"detail-type" => summary.detail_type = value,
+                    b"detail" => summary.detail = value,
+                    b"CloudTrailEvent" => summary.cloudtrail_event = value,
+                    b"Type" => summary.sns_type = value,
+                    b"Message" => summary.message = value,
+                    b"s3ObjectKey" => summary.s3_object_key = value,
+                    _ => {}
+                }
+            };
             let scanned = json::scan_object(buf, pos, opts, |member, span| {
                 // Before skipping, only arrays (containers) and objects (`userIdentity`)
                 // matter: other keys are decoded once their value is skipped.

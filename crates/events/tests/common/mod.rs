@@ -5,11 +5,17 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use firebreak_events::{read_file, read_stream, CloudTrailEvent, EventFields, FileReport, InputFile, InputShape};
+use firebreak_events::{
+    read_file, read_stream, CloudTrailEvent, EventFields, FileReport, InputFile, InputShape,
+};
 
 /// The third-party corpus (read in place, never copied).
 pub fn corpus(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")).join(rel)
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ))
+    .join(rel)
 }
 
 /// The AWS CloudTrail processing library's test resources.
@@ -37,12 +43,17 @@ impl Got {
             .unwrap_or_else(|e| panic!("record {} is not JSON ({e}): {}", self.index, self.text))
     }
     pub fn field(&self, key: &str) -> Option<String> {
-        self.json().get(key).and_then(|v| v.as_str()).map(str::to_string)
+        self.json()
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
     }
 }
 
 fn collect(
-    report_fn: impl FnOnce(&mut dyn FnMut(firebreak_events::Record<'_>) -> ControlFlow<()>) -> FileReport,
+    report_fn: impl FnOnce(
+        &mut dyn FnMut(firebreak_events::Record<'_>) -> ControlFlow<()>,
+    ) -> FileReport,
 ) -> (Vec<Got>, FileReport) {
     let mut got = Vec::new();
     let report = report_fn(&mut |r| {
@@ -55,7 +66,11 @@ fn collect(
         });
         ControlFlow::Continue(())
     });
-    assert_eq!(report.records, got.len() as u64, "report counts the records delivered");
+    assert_eq!(
+        report.records,
+        got.len() as u64,
+        "report counts the records delivered"
+    );
     (got, report)
 }
 

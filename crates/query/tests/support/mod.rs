@@ -118,7 +118,11 @@ fn ingest_into(store: &CaseStore, corpus: &Path) -> firebreak_store::IngestRepor
         &firebreak_store::IngestOptions::new(&rules),
     )
     .expect("ingest");
-    assert!(report.errors.is_empty(), "ingest errors: {:?}", report.errors);
+    assert!(
+        report.errors.is_empty(),
+        "ingest errors: {:?}",
+        report.errors
+    );
     report
 }
 

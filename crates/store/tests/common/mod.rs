@@ -25,7 +25,11 @@ pub fn no_rules() -> RuleSet {
 
 /// A new case in `dir/name`.
 pub fn new_case(dir: &Path, name: &str) -> CaseStore {
-    CaseStore::create(&CaseLocation { name: name.into(), dir: dir.join(name) }).expect("case created")
+    CaseStore::create(&CaseLocation {
+        name: name.into(),
+        dir: dir.join(name),
+    })
+    .expect("case created")
 }
 
 /// A small CloudTrail record.
@@ -71,8 +75,15 @@ pub fn id_counts(store: &CaseStore) -> HashMap<Option<String>, usize> {
 pub fn stored_findings(store: &CaseStore) -> Vec<(String, Option<String>, String)> {
     let mut out = Vec::new();
     for path in store.finding_files().expect("list findings") {
-        for batch in parts::read_columns(&path, &[finding_col::RULE_TITLE, finding_col::EVENT_ID, finding_col::KIND])
-            .expect("read findings")
+        for batch in parts::read_columns(
+            &path,
+            &[
+                finding_col::RULE_TITLE,
+                finding_col::EVENT_ID,
+                finding_col::KIND,
+            ],
+        )
+        .expect("read findings")
         {
             let titles = batch.column(0).as_string::<i32>();
             let ids = batch.column(1).as_string::<i32>();
