@@ -24,6 +24,7 @@ mod convert;
 mod error;
 mod exprs;
 mod named;
+mod partscan;
 pub mod resource;
 mod resources;
 mod session;

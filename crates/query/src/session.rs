@@ -35,7 +35,7 @@ pub struct CaseQuery {
     runtime: tokio::runtime::Runtime,
     ctx: SessionContext,
     case_dir: PathBuf,
-    event_parts: usize,
+    event_files: Vec<PathBuf>,
     finding_parts: usize,
     skipped: Vec<SkippedPart>,
 }
@@ -60,7 +60,7 @@ impl std::fmt::Debug for CaseQuery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CaseQuery")
             .field("case_dir", &self.case_dir)
-            .field("event_parts", &self.event_parts)
+            .field("event_parts", &self.event_files.len())
             .field("finding_parts", &self.finding_parts)
             .field("skipped", &self.skipped)
             .finish()
@@ -108,7 +108,6 @@ impl CaseQuery {
         let mut skipped = Vec::new();
         let event_files = readable_parts(event_files, &mut skipped);
         let finding_files = readable_parts(finding_files, &mut skipped);
-        let event_parts = event_files.len();
         let finding_parts = finding_files.len();
         runtime.block_on(async {
             register(
@@ -128,7 +127,7 @@ impl CaseQuery {
             runtime,
             ctx,
             case_dir: case_dir.to_path_buf(),
-            event_parts,
+            event_files,
             finding_parts,
             skipped,
         })
@@ -146,7 +145,12 @@ impl CaseQuery {
 
     /// How many event part files the session reads.
     pub fn event_parts(&self) -> usize {
-        self.event_parts
+        self.event_files.len()
+    }
+
+    /// The event part files the session reads.
+    pub(crate) fn event_files(&self) -> &[PathBuf] {
+        &self.event_files
     }
 
     /// How many finding part files the session reads.

@@ -1,14 +1,10 @@
 //! `summary`: who and what, how often, with errors and first/last seen, per dimension.
 
-use std::collections::HashMap;
-
-use datafusion::functions_aggregate::expr_fn::{count, max, min};
-use datafusion::logical_expr::{col, lit};
 use firebreak_store::table::Table;
 
-use crate::convert::{cell, format_millis, int64, int_cell, millis, text};
-use crate::error::{QueryError, Result};
-use crate::exprs::{and_all, identity, principal_expr, principal_filter, window_filter};
+use crate::convert::format_millis;
+use crate::error::Result;
+use crate::partscan::{tally_dimensions, EventSelection};
 use crate::session::CaseQuery;
 
 /// The columns of [`Summary::to_table`].
@@ -151,114 +147,33 @@ impl Summary {
     }
 }
 
-#[derive(Default)]
-struct Accumulator {
-    count: u64,
-    errors: u64,
-    first: Option<i64>,
-    last: Option<i64>,
-}
-
-impl Accumulator {
-    fn add(&mut self, count: u64, errors: u64, first: Option<i64>, last: Option<i64>) {
-        self.count += count;
-        self.errors += errors;
-        self.first = match (self.first, first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.last = match (self.last, last) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-    }
-}
-
 impl CaseQuery {
     /// Counts the events `filter` selects by principal, access key, source IP, user
-    /// agent, region, service, event name and error code. Exact: one aggregation over
-    /// every combination of the eight, rolled up per dimension.
+    /// agent, region, service, event name and error code. Exact: the event parts are read
+    /// directly, in parallel, with the text columns kept as Parquet dictionaries, and
+    /// counted per dictionary value (see `partscan`); a principal is selected by the same
+    /// fields as `timeline --principal`.
     pub fn summary(&self, filter: &SummaryFilter) -> Result<Summary> {
         const WHAT: &str = "summary";
-        let mut filters = Vec::new();
-        if let Some(who) = filter
-            .principal
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            filters.push(principal_filter(who));
-        }
-        if let Some(window) = window_filter(filter.since, filter.until) {
-            filters.push(window);
-        }
-        let batches = self.block_on(async {
-            let mut df = self.events(WHAT).await?;
-            if let Some(predicate) = and_all(filters) {
-                df = df
-                    .filter(predicate)
-                    .map_err(|e| QueryError::exec(WHAT, e))?;
-            }
-            df.aggregate(
-                vec![
-                    principal_expr().alias("principal"),
-                    identity("accesskeyid").alias("access_key"),
-                    col("sourceipaddress"),
-                    col("useragent"),
-                    col("awsregion"),
-                    col("eventsource"),
-                    col("eventname"),
-                    col("errorcode"),
-                ],
-                vec![
-                    count(lit(1)).alias("n"),
-                    min(col("event_ts")).alias("first"),
-                    max(col("event_ts")).alias("last"),
-                ],
-            )
-            .map_err(|e| QueryError::exec(WHAT, e))?
-            .collect()
-            .await
-            .map_err(|e| QueryError::exec(WHAT, e))
-        })?;
-
-        let mut per_value: HashMap<(SummaryDimension, String), Accumulator> = HashMap::new();
-        let mut total = Accumulator::default();
-        for batch in &batches {
-            let dims = SummaryDimension::ALL
-                .iter()
-                .map(|d| text(batch, d.name(), WHAT).map(|a| (*d, a)))
-                .collect::<Result<Vec<_>>>()?;
-            let counts = int64(batch, "n", WHAT)?;
-            let firsts = millis(batch, "first", WHAT)?;
-            let lasts = millis(batch, "last", WHAT)?;
-            let errors_col = text(batch, "errorcode", WHAT)?;
-            for row in 0..batch.num_rows() {
-                let n = int_cell(&counts, row).unwrap_or(0).max(0) as u64;
-                let errors = if cell(&errors_col, row).is_some() {
-                    n
-                } else {
-                    0
-                };
-                let first = int_cell(&firsts, row);
-                let last = int_cell(&lasts, row);
-                total.add(n, errors, first, last);
-                for (dimension, values) in &dims {
-                    if let Some(value) = cell(values, row) {
-                        per_value
-                            .entry((*dimension, value.to_string()))
-                            .or_default()
-                            .add(n, errors, first, last);
-                    }
-                }
-            }
-        }
+        let selection = EventSelection {
+            principal: filter
+                .principal
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+            since: filter.since.map(|t| t.as_millisecond()),
+            until: filter.until.map(|t| t.as_millisecond()),
+        };
+        let tallies = tally_dimensions(self.event_files(), &selection, WHAT)?;
+        let total = tallies.total;
+        let mut per_value = tallies.values;
         let mut dimensions: Vec<(SummaryDimension, Vec<ValueCount>)> = SummaryDimension::ALL
             .iter()
             .map(|d| (*d, Vec::new()))
             .collect();
-        for ((dimension, value), acc) in per_value {
-            if let Some((_, values)) = dimensions.iter_mut().find(|(d, _)| *d == dimension) {
+        for (dimension, values) in &mut dimensions {
+            for (value, acc) in per_value.remove(dimension).unwrap_or_default() {
                 values.push(ValueCount {
                     value,
                     count: acc.count,

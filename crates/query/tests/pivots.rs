@@ -538,6 +538,115 @@ fn summary_counts_match_the_raw_records() {
     assert!(filtered.values(SummaryDimension::EventName).len() <= 3);
 }
 
+/// `summary` reads the Parquet parts itself; SQL over the same case is the independent
+/// count: every dimension's values, counts, errors and first/last seen, with and without
+/// the principal and window filters.
+#[test]
+fn summary_agrees_with_sql_on_every_dimension() {
+    let q = query();
+    let role = q
+        .sql(
+            "SELECT useridentity.sessioncontext.sessionissuer.username AS role, count(*) AS n FROM cloudtrail \
+             WHERE useridentity.sessioncontext.sessionissuer.username IS NOT NULL GROUP BY 1 ORDER BY n DESC, role LIMIT 1",
+        )
+        .expect("busiest role");
+    let role = role.rows[0][0].clone().expect("a role");
+    let since = ts("2026-10-02T00:00:00Z");
+    let until = ts("2026-10-03T12:00:00Z");
+    let cases = [
+        (SummaryFilter::default(), "TRUE".to_string()),
+        (
+            SummaryFilter {
+                principal: Some(role.clone()),
+                since: Some(since),
+                until: Some(until),
+                top: None,
+            },
+            format!(
+                "(useridentity.arn = '{role}' OR useridentity.username = '{role}' \
+                 OR useridentity.sessioncontext.sessionissuer.arn = '{role}' \
+                 OR useridentity.sessioncontext.sessionissuer.username = '{role}' \
+                 OR useridentity.invokedby = '{role}' OR useridentity.principalid = '{role}') \
+                 AND CAST(event_ts AS BIGINT) >= {} AND CAST(event_ts AS BIGINT) <= {}",
+                since.as_millisecond(),
+                until.as_millisecond()
+            ),
+        ),
+        (
+            SummaryFilter {
+                principal: Some("root".into()),
+                ..Default::default()
+            },
+            "useridentity.type = 'Root'".to_string(),
+        ),
+    ];
+    for (filter, condition) in cases {
+        let summary = q.summary(&filter).expect("summary");
+        let total = q
+            .sql(&format!(
+                "SELECT count(*), count(errorcode) FROM cloudtrail WHERE {condition}"
+            ))
+            .expect("total");
+        let cell = |r: usize, c: usize| {
+            total.rows[r][c]
+                .as_deref()
+                .expect("count")
+                .parse::<u64>()
+                .expect("number")
+        };
+        assert!(cell(0, 0) > 0, "{condition}: the filter selects events");
+        assert_eq!(
+            (summary.events, summary.errors),
+            (cell(0, 0), cell(0, 1)),
+            "{condition}"
+        );
+        for dimension in SummaryDimension::ALL {
+            let expr = match dimension {
+                SummaryDimension::Principal => {
+                    "coalesce(useridentity.arn, useridentity.invokedby, useridentity.principalid)"
+                }
+                SummaryDimension::AccessKey => "useridentity.accesskeyid",
+                other => other.name(),
+            };
+            let table = q
+                .sql(&format!(
+                    "SELECT {expr} AS v, count(*) AS n, count(errorcode) AS e, \
+                     CAST(min(event_ts) AS BIGINT) AS f, CAST(max(event_ts) AS BIGINT) AS l \
+                     FROM cloudtrail WHERE ({condition}) AND {expr} IS NOT NULL GROUP BY 1"
+                ))
+                .expect("per-dimension SQL");
+            let expected: BTreeMap<String, (u64, u64, i64, i64)> = table
+                .rows
+                .iter()
+                .map(|r| {
+                    let n = |i: usize| {
+                        r[i].as_deref()
+                            .expect("value")
+                            .parse::<i64>()
+                            .expect("number")
+                    };
+                    (
+                        r[0].clone().expect("value"),
+                        (n(1) as u64, n(2) as u64, n(3), n(4)),
+                    )
+                })
+                .collect();
+            let got: BTreeMap<String, (u64, u64, i64, i64)> = summary
+                .values(dimension)
+                .iter()
+                .map(|v| {
+                    let ms = |t: &Option<String>| ts(t.as_deref().expect("seen")).as_millisecond();
+                    (
+                        v.value.clone(),
+                        (v.count, v.errors, ms(&v.first_seen), ms(&v.last_seen)),
+                    )
+                })
+                .collect();
+            assert_eq!(got, expected, "{dimension:?} where {condition}");
+        }
+    }
+}
+
 #[test]
 fn resources_created_by_root_include_the_new_user_and_key() {
     let case = sim_case();
