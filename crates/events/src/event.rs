@@ -537,6 +537,40 @@ fn walk(raw: &str, path: &[&str], visit: &mut dyn FnMut(&FieldValue<'_>) -> bool
     }
 }
 
+/// One top-level member of a record, as the head pass located it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopLevelMember<'a> {
+    /// The key's text inside its quotes (still escaped when `key_escaped`).
+    pub key: &'a str,
+    /// Whether the key holds backslash escapes.
+    pub key_escaped: bool,
+    /// The value's JSON text (a string with its quotes).
+    pub value: &'a str,
+    /// Whether the value is a string holding backslash escapes.
+    pub value_escaped: bool,
+}
+
+impl<'a> CloudTrailEvent<'a> {
+    /// Every top-level member of the record in record order, as located by the pass that
+    /// read the record (so a caller need not scan the record again). `None` when the
+    /// record has more members than that pass notes: scan [`Self::raw_str`] instead.
+    pub fn top_level_members(&self) -> Option<impl Iterator<Item = TopLevelMember<'a>> + '_> {
+        if !self.spans.keys.complete() {
+            return None;
+        }
+        let object: &'a str = self.object;
+        Some(self.spans.keys.entries().iter().filter_map(move |entry| {
+            let key_start = entry.key_start as usize;
+            Some(TopLevelMember {
+                key: object.get(key_start..key_start + usize::from(entry.key_len))?,
+                key_escaped: entry.key_escaped,
+                value: object.get(entry.value_start as usize..entry.value_end as usize)?,
+                value_escaped: entry.value_escaped,
+            })
+        }))
+    }
+}
+
 impl CloudTrailEvent<'_> {
     /// The value of top-level member `key` (the last one when repeated), from the
     /// key table filled during the head pass.
@@ -602,6 +636,52 @@ impl EventFields for CloudTrailEvent<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_level_members_are_every_member_as_written() {
+        let raw = br#" {"eventName":"A\"b", "userIdentity" : {"type":"Root","sessionContext":{"sessionIssuer":{"userName":"r"}}},
+            "requestParameters":{"k":["x",{"y":null}]},"n":12,"k\u0065y":true,"eventName":"dup"} "#;
+        let event = CloudTrailEvent::parse(raw).expect("parses");
+        let members: Vec<TopLevelMember<'_>> =
+            event.top_level_members().expect("complete").collect();
+        let got: Vec<(&str, bool, &str, bool)> = members
+            .iter()
+            .map(|m| (m.key, m.key_escaped, m.value, m.value_escaped))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("eventName", false, r#""A\"b""#, true),
+                (
+                    "userIdentity",
+                    false,
+                    r#"{"type":"Root","sessionContext":{"sessionIssuer":{"userName":"r"}}}"#,
+                    false
+                ),
+                (
+                    "requestParameters",
+                    false,
+                    r#"{"k":["x",{"y":null}]}"#,
+                    false
+                ),
+                ("n", false, "12", false),
+                ("k\\u0065y", true, "true", false),
+                ("eventName", false, r#""dup""#, false),
+            ]
+        );
+        // A record with more members than the table holds has no complete list.
+        let many: String = format!(
+            "{{{}}}",
+            (0..40)
+                .map(|i| format!("\"k{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert!(CloudTrailEvent::parse(many.as_bytes())
+            .expect("parses")
+            .top_level_members()
+            .is_none());
+    }
 
     #[test]
     fn fast_time_matches_full_parser() {

@@ -129,6 +129,8 @@ pub(crate) struct KeyEntry {
     pub key_len: u16,
     /// Whether the key holds escapes.
     pub key_escaped: bool,
+    /// Whether the value is a string holding escapes.
+    pub value_escaped: bool,
 }
 
 /// The top-level members of a record in order, filled during the head pass so that
@@ -169,7 +171,14 @@ impl KeyTable {
 
     /// Notes one member; spans are absolute in `buf`-space and made relative to `base`.
     #[inline]
-    fn push(&mut self, base: usize, key: (usize, usize), key_escaped: bool, value: (usize, usize)) {
+    fn push(
+        &mut self,
+        base: usize,
+        key: (usize, usize),
+        key_escaped: bool,
+        value: (usize, usize),
+        value_escaped: bool,
+    ) {
         let len = usize::from(self.len);
         let key_len = key.1 - key.0;
         match (self.entries.get_mut(len), u16::try_from(key_len)) {
@@ -180,6 +189,7 @@ impl KeyTable {
                     value_end: (value.1 - base) as u32,
                     key_len,
                     key_escaped,
+                    value_escaped,
                 };
                 self.len += 1;
             }
@@ -307,6 +317,7 @@ impl<'s> HeadCollector<'s> {
                                 member.key,
                                 member.key_escaped,
                                 (member.value_start, end),
+                                false,
                             );
                             MemberAction::SkipTo(end)
                         }
@@ -319,9 +330,13 @@ impl<'s> HeadCollector<'s> {
                 MemberAction::Skip
             }
             Some((start, end)) => {
-                self.spans
-                    .keys
-                    .push(self.base, member.key, member.key_escaped, (start, end));
+                self.spans.keys.push(
+                    self.base,
+                    member.key,
+                    member.key_escaped,
+                    (start, end),
+                    member.value_escaped,
+                );
                 if let Some(i) = top_index(key) {
                     self.spans.top[i] = span_of(buf, start, end, self.base, member.value_escaped);
                     self.spans.any_escaped |= member.value_escaped;

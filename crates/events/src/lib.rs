@@ -24,7 +24,7 @@ mod lookup;
 pub mod read;
 pub mod sanitize;
 
-pub use event::{CloudTrailEvent, RecordError};
+pub use event::{CloudTrailEvent, RecordError, TopLevelMember};
 pub use field::{EventFields, FieldValue};
 pub use read::{
     discover_inputs, read_file, read_stream, ErrorLocation, FileReport, InputFile, InputShape,

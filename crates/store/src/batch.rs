@@ -447,14 +447,34 @@ impl EventBatchBuilder {
     pub fn append(&mut self, event: &CloudTrailEvent<'_>, source: &str) {
         let raw = event.raw_str();
         let mut slots: [Option<RawValue<'_>>; SLOTS] = [None; SLOTS];
-        // The reader already checked the record; the scan stops at damage rather than guess.
-        for_each_member(raw, |key, value| {
-            if let Some(i) = slot_of(key) {
-                if slots[i].is_none() {
-                    slots[i] = Some(value);
+        // The reader already located every top-level member (and checked the record):
+        // use its table, unless it is partial or a key holds escapes; then scan, stopping
+        // at damage rather than guessing. The first occurrence of a key wins either way.
+        let mut located = false;
+        if let Some(members) = event.top_level_members() {
+            located = true;
+            for member in members {
+                if member.key_escaped {
+                    located = false;
+                    slots = [None; SLOTS];
+                    break;
+                }
+                if let Some(i) = slot_of(member.key) {
+                    if slots[i].is_none() {
+                        slots[i] = Some(RawValue::located(member.value, member.value_escaped));
+                    }
                 }
             }
-        });
+        }
+        if !located {
+            for_each_member(raw, |key, value| {
+                if let Some(i) = slot_of(key) {
+                    if slots[i].is_none() {
+                        slots[i] = Some(value);
+                    }
+                }
+            });
+        }
         for (i, (builder, (_, kind))) in self.simple.iter_mut().zip(SIMPLE.iter()).enumerate() {
             match kind {
                 Kind::Scalar => append_scalar(builder, slots[i].as_ref()),
@@ -651,5 +671,57 @@ impl FindingBatchBuilder {
         self.rows = 0;
         RecordBatch::try_new(schema, columns)
             .map_err(|e| StoreError::arrow("building a findings batch", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The columns filled from the reader's member table equal those of a full scan of
+    /// the record (an escaped key makes the builder scan).
+    #[test]
+    fn located_members_fill_the_same_columns_as_a_scan() {
+        let body = r#""eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROA:s","arn":"arn:aws:sts::1:assumed-role/r/s",
+            "accountId":"1","accessKeyId":"ASIA1","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::1:role/r","userName":"r"},
+            "attributes":{"creationDate":"2026-10-01T00:00:00Z","mfaAuthenticated":"false"}}},"eventTime":"2026-10-01T01:02:03Z",
+            "eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.7",
+            "userAgent":"ua \"quoted\"","requestParameters":{"bucketName":"b","key":"k\\n"},"responseElements":null,
+            "resources":[{"ARN":"arn:aws:s3:::b","type":"AWS::S3::Bucket"}],"eventID":"e1","readOnly":true,
+            "tlsDetails":{"tlsVersion":"TLSv1.3"},"eventName":"Ignored""#;
+        let located = format!(r#"{{{body},"xy":1}}"#);
+        let scanned = format!(r#"{{{body},"x\u0079":1}}"#);
+        let build = |raw: &str| {
+            let event = CloudTrailEvent::parse(raw.as_bytes()).expect("parses");
+            let mut builder = EventBatchBuilder::new();
+            builder.append(&event, "t");
+            let batch = builder.finish().expect("batch");
+            let raw_index = batch
+                .schema()
+                .index_of(schema::col::RAW)
+                .expect("raw column");
+            let mut columns = batch.columns().to_vec();
+            columns.remove(raw_index);
+            columns
+        };
+        let event = CloudTrailEvent::parse(located.as_bytes()).expect("parses");
+        assert!(event
+            .top_level_members()
+            .is_some_and(|mut m| m.all(|m| !m.key_escaped)));
+        let (a, b) = (build(&located), build(&scanned));
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert_eq!(x.to_data(), y.to_data(), "column {i}");
+        }
+        // The first eventName wins in both.
+        let names = a[schema::cloudtrail_schema()
+            .index_of(schema::col::EVENT_NAME)
+            .expect("eventname")]
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("text")
+        .value(0)
+        .to_string();
+        assert_eq!(names, "GetObject");
     }
 }

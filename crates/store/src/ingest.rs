@@ -3,7 +3,9 @@
 //!
 //! Worker threads read, parse, match and build Arrow batches, one input per worker at a
 //! time; one writer thread de-duplicates by event identity (`eventID`, or the record's
-//! bytes when it has none) and writes the parts. A part is committed by renames:
+//! bytes when it has none) and cuts the parts; encoder threads sort, encode and write the
+//! parts (under temporary names) while the writer fills the next, and one committer
+//! thread commits them in the order they were cut. A part is committed by renames:
 //! findings part written under `.tmp-`, events part written under `.tmp-`, events part
 //! renamed, findings part renamed; then a manifest line is appended to `ingest.jsonl`.
 //! After a kill at any point, [`CaseStore::recover`] (run first by every ingest) cleans
@@ -554,12 +556,11 @@ fn starts_with_parquet_magic(path: &Path) -> bool {
 const EARLIER_RUN: u8 = 0;
 const MET_THIS_RUN: u8 = 1;
 
-/// The writer thread's state.
+/// The writer thread's state: de-duplication and the part being filled.
 struct Writer<'s> {
     store: &'s CaseStore,
     run: String,
     part_rows: usize,
-    next_part: u32,
     seen: KeyMap<u8>,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
@@ -568,8 +569,85 @@ struct Writer<'s> {
     hits: Vec<(u128, CorrelationHit)>,
     per_input: HashMap<usize, (u64, u64)>,
     done: Vec<InputDone>,
-    manifest: File,
+    /// Where cut parts go (the encoder threads).
+    parts: Sender<PartJob>,
+    /// Parts cut so far (every job, written or not).
+    next_seq: u64,
+    /// Part files named so far.
+    next_part: u32,
+    /// `events_stored`, `duplicates_skipped` and `correlation_findings`.
     report: IngestReport,
+}
+
+/// A part cut by the writer: its events and findings (either may be empty), and the
+/// inputs whose every event is in this part or an earlier one.
+struct PartJob {
+    /// Order of the cut (the committer commits in this order).
+    seq: u64,
+    /// The part file's name (`None` when there is nothing to write).
+    name: Option<String>,
+    events: Vec<RecordBatch>,
+    event_rows: usize,
+    findings: Option<RecordBatch>,
+    finding_rows: usize,
+    by_level: [u64; 5],
+    done: Vec<InputDone>,
+}
+
+/// A part written under its temporary names, for the committer.
+struct EncodedPart {
+    seq: u64,
+    name: Option<String>,
+    event_rows: usize,
+    finding_rows: usize,
+    events_bytes: u64,
+    findings_bytes: u64,
+    by_level: [u64; 5],
+    done: Vec<InputDone>,
+}
+
+/// The committer thread's state: commits the encoded parts in the order they were cut,
+/// and writes the manifest.
+struct Committer<'s> {
+    store: &'s CaseStore,
+    run: String,
+    manifest: File,
+    /// Everything but the writer's counters.
+    report: IngestReport,
+}
+
+/// Writes a part's findings and events under their temporary names (the encoder
+/// threads' work: sorting, Parquet encoding, compression).
+fn encode_part(store: &CaseStore, job: PartJob) -> Result<EncodedPart> {
+    let (mut events_bytes, mut findings_bytes) = (0, 0);
+    if let Some(name) = &job.name {
+        if let Some(batch) = &job.findings {
+            let tmp = store.findings_dir().join(format!("{TMP_PREFIX}{name}"));
+            findings_bytes = parts::write_sorted(
+                &tmp,
+                &schema::findings_schema(),
+                std::slice::from_ref(batch),
+                finding_col::EVENT_TS,
+            )?;
+        }
+        let tmp = store.events_dir().join(format!("{TMP_PREFIX}{name}"));
+        events_bytes = parts::write_sorted(
+            &tmp,
+            &schema::cloudtrail_schema(),
+            &job.events,
+            col::EVENT_TS,
+        )?;
+    }
+    Ok(EncodedPart {
+        seq: job.seq,
+        name: job.name,
+        event_rows: job.event_rows,
+        finding_rows: job.finding_rows,
+        events_bytes,
+        findings_bytes,
+        by_level: job.by_level,
+        done: job.done,
+    })
 }
 
 fn level_index(level: firebreak_detect::Level) -> usize {
@@ -577,23 +655,6 @@ fn level_index(level: firebreak_detect::Level) -> usize {
 }
 
 impl<'s> Writer<'s> {
-    /// Appends a manifest line (made durable by [`Self::sync_manifest`]).
-    fn manifest_line(&mut self, value: serde_json::Value) -> Result<()> {
-        let mut line = value.to_string();
-        line.push('\n');
-        let path = self.store.manifest_path();
-        self.manifest
-            .write_all(line.as_bytes())
-            .map_err(|e| StoreError::io(path, e))
-    }
-
-    fn sync_manifest(&mut self) -> Result<()> {
-        let path = self.store.manifest_path();
-        self.manifest
-            .sync_data()
-            .map_err(|e| StoreError::io(path, e))
-    }
-
     fn unit(&mut self, unit: Unit) -> Result<()> {
         let rows = unit.events.num_rows();
         let mut keep = Vec::with_capacity(rows);
@@ -686,79 +747,150 @@ impl<'s> Writer<'s> {
         Ok(())
     }
 
-    /// Commits the pending events and findings as one part (an events part is written
-    /// even when empty, so a findings part always has its events part).
+    /// Cuts the pending events and findings as one part and hands it to the committer,
+    /// with the inputs now complete.
     fn commit(&mut self) -> Result<()> {
-        if self.pending_rows == 0 && self.findings.is_empty() {
-            self.flush_done_inputs()?;
-            return self.sync_manifest();
+        let finding_rows = self.findings.len();
+        let findings = if finding_rows > 0 {
+            Some(self.findings.finish()?)
+        } else {
+            None
+        };
+        let mut done = std::mem::take(&mut self.done);
+        for d in &mut done {
+            let (stored, dups) = self.per_input.remove(&d.input).unwrap_or_default();
+            d.summary.stored = stored;
+            d.summary.duplicates = dups;
         }
-        let name = case::part_file_name(&self.run, self.next_part);
-        self.next_part += 1;
+        let name = (self.pending_rows > 0 || finding_rows > 0).then(|| {
+            self.next_part += 1;
+            case::part_file_name(&self.run, self.next_part - 1)
+        });
+        self.next_seq += 1;
+        let job = PartJob {
+            seq: self.next_seq - 1,
+            name,
+            events: std::mem::take(&mut self.pending),
+            event_rows: std::mem::take(&mut self.pending_rows),
+            findings,
+            finding_rows,
+            by_level: std::mem::take(&mut self.pending_by_level),
+            done,
+        };
+        self.parts
+            .send(job)
+            .map_err(|_| StoreError::Thread("the part encoders stopped".into()))
+    }
+
+    /// Evaluates the correlations over this run's events, drops windows already stored
+    /// by an earlier run, and commits the rest with the last part.
+    fn finish(&mut self, rules: &RuleSet, infos: &[Arc<RuleInfo>]) -> Result<()> {
+        let hits: Vec<CorrelationHit> = std::mem::take(&mut self.hits)
+            .into_iter()
+            .map(|(_, h)| h)
+            .collect();
+        if !hits.is_empty() {
+            let stored = stored_correlations(self.store)?;
+            for finding in correlation_findings(rules, infos, hits) {
+                let Some(text) = correlation_json(&finding) else {
+                    continue;
+                };
+                if stored.contains(&(finding.rule.id.clone(), text)) {
+                    continue;
+                }
+                self.pending_by_level[level_index(finding.rule.level)] += 1;
+                self.report.correlation_findings += 1;
+                self.findings.append(&finding);
+            }
+        }
+        self.commit()
+    }
+}
+
+impl<'s> Committer<'s> {
+    /// Appends a manifest line (made durable by [`Self::sync_manifest`]).
+    fn manifest_line(&mut self, value: serde_json::Value) -> Result<()> {
+        let mut line = value.to_string();
+        line.push('\n');
+        let path = self.store.manifest_path();
+        self.manifest
+            .write_all(line.as_bytes())
+            .map_err(|e| StoreError::io(path, e))
+    }
+
+    fn sync_manifest(&mut self) -> Result<()> {
+        let path = self.store.manifest_path();
+        self.manifest
+            .sync_data()
+            .map_err(|e| StoreError::io(path, e))
+    }
+
+    /// Commits the encoded parts in the order they were cut (they arrive in any order);
+    /// stops at the first failure, an encoder's included (the encoders' next send then
+    /// fails, then the writer's, and the ingest stops).
+    fn run(mut self, encoded: Receiver<Result<EncodedPart>>) -> Result<IngestReport> {
+        let mut waiting: std::collections::BTreeMap<u64, EncodedPart> =
+            std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        for part in encoded.iter() {
+            let part = part?;
+            waiting.insert(part.seq, part);
+            while let Some(part) = waiting.remove(&next) {
+                self.commit(part)?;
+                next += 1;
+            }
+        }
+        if !waiting.is_empty() {
+            return Err(StoreError::Thread(
+                "a part was lost between the encoders and the committer".into(),
+            ));
+        }
+        Ok(self.report)
+    }
+
+    /// Commits one encoded part by renames (an events part is written even when empty,
+    /// so a findings part always has its events part), then records the inputs it
+    /// completes.
+    fn commit(&mut self, part: EncodedPart) -> Result<()> {
+        let Some(name) = part.name else {
+            self.flush_done_inputs(part.done)?;
+            return self.sync_manifest();
+        };
         let events_dir = self.store.events_dir();
         let findings_dir = self.store.findings_dir();
-        let events_tmp = events_dir.join(format!("{TMP_PREFIX}{name}"));
-        let findings_tmp = findings_dir.join(format!("{TMP_PREFIX}{name}"));
-        let finding_rows = self.findings.len();
-        let mut findings_bytes = 0;
-        if finding_rows > 0 {
-            let batch = self.findings.finish()?;
-            findings_bytes = parts::write_sorted(
-                &findings_tmp,
-                &schema::findings_schema(),
-                &[batch],
-                finding_col::EVENT_TS,
-            )?;
-        }
-        let events = std::mem::take(&mut self.pending);
-        let event_rows = self.pending_rows;
-        self.pending_rows = 0;
-        let events_bytes = parts::write_sorted(
-            &events_tmp,
-            &schema::cloudtrail_schema(),
-            &events,
-            col::EVENT_TS,
-        )?;
-        drop(events);
         let events_part = events_dir.join(&name);
+        let events_tmp = events_dir.join(format!("{TMP_PREFIX}{name}"));
         std::fs::rename(&events_tmp, &events_part).map_err(|e| StoreError::io(&events_part, e))?;
         case::sync_dir(&events_dir);
-        if finding_rows > 0 {
+        if part.finding_rows > 0 {
             let findings_part = findings_dir.join(&name);
+            let findings_tmp = findings_dir.join(format!("{TMP_PREFIX}{name}"));
             std::fs::rename(&findings_tmp, &findings_part)
                 .map_err(|e| StoreError::io(&findings_part, e))?;
             case::sync_dir(&findings_dir);
         }
-        for (total, n) in self
-            .report
-            .findings_by_level
-            .iter_mut()
-            .zip(std::mem::take(&mut self.pending_by_level))
-        {
+        for (total, n) in self.report.findings_by_level.iter_mut().zip(part.by_level) {
             *total += n;
         }
         self.report.parts_written += 1;
-        self.report.bytes_written += events_bytes + findings_bytes;
+        self.report.bytes_written += part.events_bytes + part.findings_bytes;
         self.manifest_line(json!({
             "kind": "part",
             "run": self.run,
             "time": now(),
             "part": name,
-            "events": event_rows,
-            "findings": finding_rows,
-            "events_bytes": events_bytes,
-            "findings_bytes": findings_bytes,
+            "events": part.event_rows,
+            "findings": part.finding_rows,
+            "events_bytes": part.events_bytes,
+            "findings_bytes": part.findings_bytes,
         }))?;
-        self.flush_done_inputs()?;
+        self.flush_done_inputs(part.done)?;
         self.sync_manifest()
     }
 
     /// Records the inputs whose every event is now committed.
-    fn flush_done_inputs(&mut self) -> Result<()> {
-        for mut done in std::mem::take(&mut self.done) {
-            let (stored, dups) = self.per_input.remove(&done.input).unwrap_or_default();
-            done.summary.stored = stored;
-            done.summary.duplicates = dups;
+    fn flush_done_inputs(&mut self, done: Vec<InputDone>) -> Result<()> {
+        for mut done in done {
             let s = &done.summary;
             self.manifest_line(json!({
                 "kind": "input",
@@ -784,30 +916,6 @@ impl<'s> Writer<'s> {
             self.report.errors.append(&mut done.errors);
         }
         Ok(())
-    }
-
-    /// Evaluates the correlations over this run's events, drops windows already stored
-    /// by an earlier run, and commits the rest with the last part.
-    fn finish(&mut self, rules: &RuleSet, infos: &[Arc<RuleInfo>]) -> Result<()> {
-        let hits: Vec<CorrelationHit> = std::mem::take(&mut self.hits)
-            .into_iter()
-            .map(|(_, h)| h)
-            .collect();
-        if !hits.is_empty() {
-            let stored = stored_correlations(self.store)?;
-            for finding in correlation_findings(rules, infos, hits) {
-                let Some(text) = correlation_json(&finding) else {
-                    continue;
-                };
-                if stored.contains(&(finding.rule.id.clone(), text)) {
-                    continue;
-                }
-                self.pending_by_level[level_index(finding.rule.level)] += 1;
-                self.report.correlation_findings += 1;
-                self.findings.append(&finding);
-            }
-        }
-        self.commit()
     }
 }
 
@@ -890,6 +998,54 @@ fn run_writer(
     Ok(writer.report)
 }
 
+/// Runs the writer with `encoders` encoder threads and the committer beside it, and
+/// merges the reports; a failure of the encoders or committer is the one reported.
+#[allow(clippy::too_many_arguments)]
+fn write_and_commit(
+    writer: Writer<'_>,
+    committer: Committer<'_>,
+    parts: Receiver<PartJob>,
+    encoders: usize,
+    rx: Receiver<ToWriter>,
+    rules: &RuleSet,
+    infos: &[Arc<RuleInfo>],
+) -> Result<IngestReport> {
+    let store = writer.store;
+    let (encoded_tx, encoded_rx) = crossbeam_channel::unbounded::<Result<EncodedPart>>();
+    std::thread::scope(|scope| {
+        let committer = scope.spawn(move || committer.run(encoded_rx));
+        for _ in 0..encoders.max(1) {
+            let (parts, encoded_tx) = (parts.clone(), encoded_tx.clone());
+            scope.spawn(move || {
+                for job in parts.iter() {
+                    let outcome = encode_part(store, job);
+                    let failed = outcome.is_err();
+                    if encoded_tx.send(outcome).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+        }
+        drop((parts, encoded_tx));
+        // The writer (and its part sender) is gone when run_writer returns, so the
+        // encoders drain what was cut and stop, and then the committer.
+        let written = run_writer(writer, rx, rules, infos);
+        let committed = committer
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Thread("the part committer panicked".into())));
+        let (written, mut report) = match (written, committed) {
+            (_, Err(e)) | (Err(e), Ok(_)) => return Err(e),
+            (Ok(w), Ok(c)) => (w, c),
+        };
+        report.run_id = written.run_id;
+        report.recovery = written.recovery;
+        report.events_stored = written.events_stored;
+        report.duplicates_skipped = written.duplicates_skipped;
+        report.correlation_findings = written.correlation_findings;
+        Ok(report)
+    })
+}
+
 /// Ingests `inputs` into `store`: see the [module documentation](self).
 ///
 /// Damaged inputs are reported in [`IngestReport::errors`] and do not stop the ingest;
@@ -910,11 +1066,30 @@ where
         .map_err(|e| StoreError::io(&manifest_path, e))?;
     let seen = load_keys(store)?;
     let infos = rule_infos(opts.rules);
-    let mut writer = Writer {
+    // A rendezvous channel: the writer fills the next part while the encoders write the
+    // last ones, and no more than that is held in memory.
+    let (parts_tx, parts_rx) = crossbeam_channel::bounded::<PartJob>(0);
+    let mut committer = Committer {
         store,
         run: run.clone(),
+        manifest,
+        report: IngestReport::default(),
+    };
+    committer.manifest_line(json!({
+        "kind": "start",
+        "run": run,
+        "time": now(),
+        "firebreak_version": env!("CARGO_PKG_VERSION"),
+        "stored_events": seen.len(),
+        "recovered": {
+            "deleted_tmp": recovery.deleted_tmp.len(),
+            "deleted_orphan_findings": recovery.deleted_orphan_findings.len(),
+            "completed_findings": recovery.completed_findings.len(),
+        },
+    }))?;
+    let writer = Writer {
+        store,
         part_rows: opts.part_rows.max(1),
-        next_part: 0,
         seen,
         pending: Vec::new(),
         pending_rows: 0,
@@ -923,25 +1098,16 @@ where
         hits: Vec::new(),
         per_input: HashMap::new(),
         done: Vec::new(),
-        manifest,
+        parts: parts_tx,
+        next_seq: 0,
+        next_part: 0,
+        run: run.clone(),
         report: IngestReport {
             run_id: run.clone(),
             recovery: recovery.clone(),
             ..Default::default()
         },
     };
-    writer.manifest_line(json!({
-        "kind": "start",
-        "run": run,
-        "time": now(),
-        "firebreak_version": env!("CARGO_PKG_VERSION"),
-        "stored_events": writer.seen.len(),
-        "recovered": {
-            "deleted_tmp": recovery.deleted_tmp.len(),
-            "deleted_orphan_findings": recovery.deleted_orphan_findings.len(),
-            "completed_findings": recovery.completed_findings.len(),
-        },
-    }))?;
 
     let threads = opts.threads.max(1);
     let queue = Mutex::new(JobQueue {
@@ -954,7 +1120,11 @@ where
     let (tx, rx) = crossbeam_channel::bounded::<ToWriter>(threads * 2);
     let writer_result = std::thread::scope(|scope| {
         let infos_ref = &infos;
-        let writer_thread = scope.spawn(move || run_writer(writer, rx, opts.rules, infos_ref));
+        let writer_thread = scope.spawn(move || {
+            write_and_commit(
+                writer, committer, parts_rx, threads, rx, opts.rules, infos_ref,
+            )
+        });
         let ctx = WorkerContext {
             rules: opts.rules,
             infos: &infos,

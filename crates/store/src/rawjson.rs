@@ -15,6 +15,12 @@ pub(crate) struct RawValue<'a> {
 }
 
 impl<'a> RawValue<'a> {
+    /// A value whose extent another scanner already found: `text` is exactly the
+    /// value's JSON text, `escaped` whether a string value holds an escape.
+    pub(crate) fn located(text: &'a str, escaped: bool) -> Self {
+        RawValue { text, escaped }
+    }
+
     /// The value's JSON text.
     pub(crate) fn text(&self) -> &'a str {
         self.text
