@@ -27,23 +27,12 @@ use crate::error::{QueryError, Result};
 use crate::summary::SummaryDimension;
 
 /// Counts of one value: events, failed events, earliest and latest `event_ts` (ms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Tally {
     pub(crate) count: u64,
     pub(crate) errors: u64,
     pub(crate) first: Option<i64>,
     pub(crate) last: Option<i64>,
-}
-
-impl Default for Tally {
-    fn default() -> Self {
-        Tally {
-            count: 0,
-            errors: 0,
-            first: None,
-            last: None,
-        }
-    }
 }
 
 impl Tally {
