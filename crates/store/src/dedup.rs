@@ -38,13 +38,73 @@ impl Hasher for KeyHasher {
             self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
         }
     }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
     fn write_u128(&mut self, value: u128) {
         self.0 = value as u64;
     }
 }
 
-/// A map keyed by event keys.
-pub type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
+/// An event key stored as two 64-bit halves: a map entry with one-byte state then takes
+/// 24 bytes instead of the 32 a 16-byte-aligned `u128` needs (a case of millions of events
+/// keeps every key in memory while ingesting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PackedKey(u64, u64);
+
+impl std::hash::Hash for PackedKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // The key is already a uniform hash: its low half is the hash.
+        state.write_u64(self.0);
+    }
+}
+
+impl From<u128> for PackedKey {
+    fn from(key: u128) -> Self {
+        PackedKey(key as u64, (key >> 64) as u64)
+    }
+}
+
+/// A map from event keys to a small value.
+#[derive(Debug, Clone)]
+pub struct KeyMap<V> {
+    map: HashMap<PackedKey, V, BuildHasherDefault<KeyHasher>>,
+}
+
+impl<V> Default for KeyMap<V> {
+    fn default() -> Self {
+        KeyMap::with_capacity(0)
+    }
+}
+
+impl<V> KeyMap<V> {
+    /// An empty map with room for `capacity` keys.
+    pub fn with_capacity(capacity: usize) -> Self {
+        KeyMap {
+            map: HashMap::with_capacity_and_hasher(capacity, Default::default()),
+        }
+    }
+
+    /// The value of `key`, for changing it.
+    pub fn get_mut(&mut self, key: &u128) -> Option<&mut V> {
+        self.map.get_mut(&PackedKey::from(*key))
+    }
+
+    /// Sets the value of `key`; returns the previous one.
+    pub fn insert(&mut self, key: u128, value: V) -> Option<V> {
+        self.map.insert(PackedKey::from(key), value)
+    }
+
+    /// How many keys it holds.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether it holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
 
 /// Appends the keys of every event stored in a part file to `out`: the `eventid`
 /// column alone, plus the `raw` column only for files that have rows without one.
@@ -88,6 +148,21 @@ pub fn keys_of_part(path: &Path, out: &mut Vec<u128>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_map_entries_are_small_and_keep_both_halves() {
+        assert_eq!(std::mem::size_of::<(PackedKey, u8)>(), 24);
+        let mut map = KeyMap::with_capacity(2);
+        let a = event_key(Some("a"), b"");
+        // Same low half, other high half: two keys.
+        let b = a ^ (1u128 << 100);
+        assert_eq!(map.insert(a, 1u8), None);
+        assert_eq!(map.insert(b, 2u8), None);
+        assert_eq!(map.len(), 2);
+        assert_eq!(map.get_mut(&a).copied(), Some(1));
+        assert_eq!(map.get_mut(&b).copied(), Some(2));
+        assert_eq!(map.get_mut(&(a ^ 1)), None);
+    }
 
     #[test]
     fn id_and_raw_keys_differ() {

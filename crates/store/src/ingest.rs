@@ -975,7 +975,8 @@ fn load_keys(store: &CaseStore) -> Result<KeyMap<u8>> {
     for path in store.event_files()? {
         crate::dedup::keys_of_part(&path, &mut keys)?;
     }
-    let mut map = KeyMap::with_capacity_and_hasher(keys.len() * 2, Default::default());
+    // Room for the stored keys and as many new ones before the map grows.
+    let mut map = KeyMap::with_capacity(keys.len() + keys.len() / 2);
     for k in keys {
         map.insert(k, EARLIER_RUN);
     }
