@@ -9,9 +9,7 @@ use firebreak_store::table::Table;
 
 use crate::convert::{cell, format_millis, int64, int_cell, millis, text};
 use crate::error::{QueryError, Result};
-use crate::exprs::{
-    and_all, identity, principal_expr, principal_filter, session_issuer, ts_literal,
-};
+use crate::exprs::{given, identity, principal_expr, principal_filter, session_issuer, ts_literal};
 use crate::session::CaseQuery;
 
 /// The columns of [`anomalies_to_table`].
@@ -214,24 +212,15 @@ impl CaseQuery {
             .gt_eq(ts_literal(baseline_start))
             .and(col("event_ts").lt_eq(ts_literal(until)));
 
-        let principal = opts
-            .principal
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty());
+        let principal = given(&opts.principal);
         let keys: Option<Vec<String>> = match principal {
             None => None,
             Some(who) => {
-                let batches = self.block_on(async {
-                    self.events(WHAT)
-                        .await?
-                        .filter(principal_filter(who).and(in_range.clone()))
-                        .and_then(|df| df.aggregate(vec![baseline_key().alias("key")], vec![]))
-                        .map_err(|e| QueryError::exec(WHAT, e))?
-                        .collect()
-                        .await
-                        .map_err(|e| QueryError::exec(WHAT, e))
-                })?;
+                let batches = self.collect_events(
+                    WHAT,
+                    vec![principal_filter(who), in_range.clone()],
+                    |df| df.aggregate(vec![baseline_key().alias("key")], vec![]),
+                )?;
                 let mut keys = Vec::new();
                 for batch in &batches {
                     let column = text(batch, "key", WHAT)?;
@@ -252,13 +241,7 @@ impl CaseQuery {
                 baseline_key().in_list(keys.iter().map(|k| lit(k.as_str())).collect(), false),
             );
         }
-        let batches = self.block_on(async {
-            let mut df = self.events(WHAT).await?;
-            if let Some(predicate) = and_all(filters) {
-                df = df
-                    .filter(predicate)
-                    .map_err(|e| QueryError::exec(WHAT, e))?;
-            }
+        let batches = self.collect_events(WHAT, filters, |df| {
             df.aggregate(
                 vec![
                     baseline_key().alias("key"),
@@ -274,10 +257,6 @@ impl CaseQuery {
                     min(col("event_ts")).alias("first"),
                 ],
             )
-            .map_err(|e| QueryError::exec(WHAT, e))?
-            .collect()
-            .await
-            .map_err(|e| QueryError::exec(WHAT, e))
         })?;
 
         let mut stats: HashMap<String, PrincipalStats> = HashMap::new();
@@ -371,14 +350,8 @@ impl CaseQuery {
 
     /// The case's latest `event_ts` (`None`: no events).
     pub fn last_event_time(&self, what: &str) -> Result<Option<jiff::Timestamp>> {
-        let batches = self.block_on(async {
-            self.events(what)
-                .await?
-                .aggregate(vec![], vec![max(col("event_ts")).alias("last")])
-                .map_err(|e| QueryError::exec(what, e))?
-                .collect()
-                .await
-                .map_err(|e| QueryError::exec(what, e))
+        let batches = self.collect_events(what, Vec::new(), |df| {
+            df.aggregate(vec![], vec![max(col("event_ts")).alias("last")])
         })?;
         for batch in &batches {
             let last = millis(batch, "last", what)?;

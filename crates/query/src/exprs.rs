@@ -7,6 +7,11 @@ use datafusion::functions::core::expr_ext::FieldAccessor;
 use datafusion::functions::expr_fn::coalesce;
 use datafusion::logical_expr::{col, lit, Expr};
 
+/// A filter value as given: trimmed, `None` when absent or blank.
+pub(crate) fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// `useridentity.<field>`.
 pub(crate) fn identity(field: &str) -> Expr {
     col("useridentity").field(field)

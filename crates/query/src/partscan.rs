@@ -62,7 +62,8 @@ impl Tally {
 /// Which events to count.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct EventSelection {
-    /// The principal filter's value (see `exprs::principal_filter` for its meaning).
+    /// The principal filter's value, trimmed (see `exprs::principal_filter` for its
+    /// meaning).
     pub(crate) principal: Option<String>,
     /// Inclusive lower bound on `event_ts` (ms).
     pub(crate) since: Option<i64>,
@@ -438,7 +439,7 @@ fn tally_batch(
     let arn = TextColumn::new(batch, ARN)?;
     let invoked_by = TextColumn::new(batch, INVOKED_BY)?;
     let principal_id = TextColumn::new(batch, PRINCIPAL_ID)?;
-    if let Some(who) = selection.principal.as_deref().map(str::trim) {
+    if let Some(who) = selection.principal.as_deref() {
         if who.eq_ignore_ascii_case("root") {
             let kind = TextColumn::new(batch, IDENTITY_TYPE)?;
             let is_root = kind.matches("Root");

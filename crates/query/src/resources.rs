@@ -7,8 +7,8 @@ use datafusion::logical_expr::{col, lit};
 use firebreak_store::table::Table;
 
 use crate::convert::{cell, int_cell, millis, text, ResourceLists};
-use crate::error::{QueryError, Result};
-use crate::exprs::{and_all, or_all, principal_expr, principal_filter, window_filter};
+use crate::error::Result;
+use crate::exprs::{given, or_all, principal_expr, principal_filter, window_filter};
 use crate::resource::{self, Change, CHANGE_EXCEPTIONS, CHANGE_PREFIXES};
 use crate::session::CaseQuery;
 
@@ -114,32 +114,16 @@ impl CaseQuery {
         if !filter.include_failed {
             filters.push(col("errorcode").is_null());
         }
-        if let Some(who) = filter
-            .principal
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
+        if let Some(who) = given(&filter.principal) {
             filters.push(principal_filter(who));
         }
-        if let Some(source) = filter
-            .event_source
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
+        if let Some(source) = given(&filter.event_source) {
             filters.push(col("eventsource").eq(lit(source)));
         }
         if let Some(window) = window_filter(filter.since, filter.until) {
             filters.push(window);
         }
-        let batches = self.block_on(async {
-            let mut df = self.events(WHAT).await?;
-            if let Some(predicate) = and_all(filters) {
-                df = df
-                    .filter(predicate)
-                    .map_err(|e| QueryError::exec(WHAT, e))?;
-            }
+        let batches = self.collect_events(WHAT, filters, |df| {
             df.select(vec![
                 col("eventtime"),
                 col("eventname"),
@@ -151,10 +135,6 @@ impl CaseQuery {
                 col("eventid"),
                 col("event_ts"),
             ])
-            .map_err(|e| QueryError::exec(WHAT, e))?
-            .collect()
-            .await
-            .map_err(|e| QueryError::exec(WHAT, e))
         })?;
 
         let mut rows: Vec<(i64, Vec<Option<String>>)> = Vec::new();

@@ -12,12 +12,14 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SQLOptions;
+use datafusion::logical_expr::Expr;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use firebreak_store::table::Table;
 use firebreak_store::CaseStore;
 
 use crate::convert::batches_to_table;
 use crate::error::{QueryError, Result};
+use crate::exprs::and_all;
 
 /// Name of the events table.
 pub const CLOUDTRAIL_TABLE: &str = "cloudtrail";
@@ -219,6 +221,29 @@ impl CaseQuery {
             .table(CLOUDTRAIL_TABLE)
             .await
             .map_err(|e| QueryError::exec(what, e))
+    }
+
+    /// The `cloudtrail` rows matching every one of `filters`, shaped by `shape` (a
+    /// projection or an aggregation), collected. Errors name `what`.
+    pub(crate) fn collect_events(
+        &self,
+        what: &str,
+        filters: Vec<Expr>,
+        shape: impl FnOnce(DataFrame) -> datafusion::error::Result<DataFrame>,
+    ) -> Result<Vec<RecordBatch>> {
+        self.block_on(async {
+            let mut df = self.events(what).await?;
+            if let Some(predicate) = and_all(filters) {
+                df = df
+                    .filter(predicate)
+                    .map_err(|e| QueryError::exec(what, e))?;
+            }
+            shape(df)
+                .map_err(|e| QueryError::exec(what, e))?
+                .collect()
+                .await
+                .map_err(|e| QueryError::exec(what, e))
+        })
     }
 
     /// Runs `future` on the session's runtime.

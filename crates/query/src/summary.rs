@@ -4,6 +4,7 @@ use firebreak_store::table::Table;
 
 use crate::convert::format_millis;
 use crate::error::Result;
+use crate::exprs::given;
 use crate::partscan::{tally_dimensions, EventSelection};
 use crate::session::CaseQuery;
 
@@ -156,12 +157,7 @@ impl CaseQuery {
     pub fn summary(&self, filter: &SummaryFilter) -> Result<Summary> {
         const WHAT: &str = "summary";
         let selection = EventSelection {
-            principal: filter
-                .principal
-                .as_deref()
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_string),
+            principal: given(&filter.principal).map(str::to_string),
             since: filter.since.map(|t| t.as_millisecond()),
             until: filter.until.map(|t| t.as_millisecond()),
         };

@@ -5,7 +5,7 @@ use firebreak_store::table::Table;
 
 use crate::convert::{cell, int_cell, millis, text, ResourceLists};
 use crate::error::{QueryError, Result};
-use crate::exprs::{and_all, identity, principal_expr, principal_filter, window_filter};
+use crate::exprs::{given, identity, principal_expr, principal_filter, window_filter};
 use crate::resource;
 use crate::session::CaseQuery;
 
@@ -24,6 +24,11 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "awsregion",
     "recipientaccountid",
 ];
+
+/// Where `resource` (the only column not read as is) is in [`TIMELINE_COLUMNS`].
+const RESOURCE_COLUMN: usize = 7;
+/// Where `eventid` (the tie-breaker of the time order) is in [`TIMELINE_COLUMNS`].
+const EVENT_ID_COLUMN: usize = 9;
 
 /// Which events a timeline shows: every filter given must match, and at least one of
 /// the entity filters (all but `since` / `until`) must be given.
@@ -58,13 +63,9 @@ impl TimelineFilter {
             &self.event_name,
             &self.event_source,
         ]
-        .iter()
-        .any(|f| f.as_deref().is_some_and(|v| !v.trim().is_empty()))
+        .into_iter()
+        .any(|f| given(f).is_some())
     }
-}
-
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 impl CaseQuery {
@@ -99,13 +100,7 @@ impl CaseQuery {
             filters.push(window);
         }
         let wanted_resource = given(&filter.resource);
-        let batches = self.block_on(async {
-            let mut df = self.events(WHAT).await?;
-            if let Some(predicate) = and_all(filters) {
-                df = df
-                    .filter(predicate)
-                    .map_err(|e| QueryError::exec(WHAT, e))?;
-            }
+        let batches = self.collect_events(WHAT, filters, |df| {
             df.select(vec![
                 col("eventtime"),
                 col("eventsource"),
@@ -123,36 +118,25 @@ impl CaseQuery {
                 col("recipientaccountid"),
                 col("event_ts"),
             ])
-            .map_err(|e| QueryError::exec(WHAT, e))?
-            .collect()
-            .await
-            .map_err(|e| QueryError::exec(WHAT, e))
         })?;
 
         let mut rows: Vec<(i64, Vec<Option<String>>)> = Vec::new();
         for batch in &batches {
-            let names = [
-                "eventtime",
-                "eventsource",
-                "eventname",
-                "principal",
-                "access_key",
-                "sourceipaddress",
-                "useragent",
-            ];
-            let leading = names
+            // The columns before and after `resource`, as selected.
+            let leading = TIMELINE_COLUMNS[..RESOURCE_COLUMN]
                 .iter()
                 .map(|n| text(batch, n, WHAT))
                 .collect::<Result<Vec<_>>>()?;
             let request = text(batch, "requestparameters", WHAT)?;
             let response = text(batch, "responseelements", WHAT)?;
             let resources = ResourceLists::new(batch, "resources", WHAT)?;
-            let trailing = ["errorcode", "eventid", "awsregion", "recipientaccountid"]
+            let trailing = TIMELINE_COLUMNS[RESOURCE_COLUMN + 1..]
                 .iter()
                 .map(|n| text(batch, n, WHAT))
                 .collect::<Result<Vec<_>>>()?;
             let times = millis(batch, "event_ts", WHAT)?;
-            let source = text(batch, "eventsource", WHAT)?;
+            // `eventsource` and `eventname` are the second and third columns.
+            let (source, name) = (&leading[1], &leading[2]);
             for row in 0..batch.num_rows() {
                 let listed = resources.row(row);
                 let req = cell(&request, row);
@@ -163,8 +147,8 @@ impl CaseQuery {
                     }
                 }
                 let named = resource::focus(
-                    cell(&leading[2], row).unwrap_or(""),
-                    resource::extract(cell(&source, row).unwrap_or(""), req, resp, &listed),
+                    cell(name, row).unwrap_or(""),
+                    resource::extract(cell(source, row).unwrap_or(""), req, resp, &listed),
                 );
                 let mut cells: Vec<Option<String>> = leading
                     .iter()
@@ -183,8 +167,11 @@ impl CaseQuery {
                 rows.push((int_cell(&times, row).unwrap_or(i64::MIN), cells));
             }
         }
-        // Time order; ties by event id (column 9) so the order is stable.
-        rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1[9].cmp(&b.1[9])));
+        // Time order; ties by event id so the order is stable.
+        rows.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1[EVENT_ID_COLUMN].cmp(&b.1[EVENT_ID_COLUMN]))
+        });
         let mut table = Table::new(TIMELINE_COLUMNS.iter().copied());
         for (_, cells) in rows {
             table.push_row(cells);
