@@ -388,9 +388,19 @@ impl<'r> RecordReader<'r> {
             )),
             None => Box::new(head.chain(counting)),
         };
+        RecordReader::with_scanner(name.into(), Scanner::new(source), compressed, gzip)
+    }
+
+    /// A reader at the start of the input `scanner` reads.
+    fn with_scanner(
+        name: String,
+        scanner: Scanner<Box<dyn Read + 'r>>,
+        compressed: Arc<AtomicU64>,
+        gzip: bool,
+    ) -> RecordReader<'r> {
         RecordReader {
-            name: name.into(),
-            scanner: Scanner::new(source),
+            name,
+            scanner,
             compressed,
             gzip,
             state: State::TopLevel,
@@ -411,22 +421,12 @@ impl<'r> RecordReader<'r> {
     fn from_decoded(name: impl Into<String>, bytes: Vec<u8>) -> RecordReader<'static> {
         let compressed = Arc::new(AtomicU64::new(bytes.len() as u64));
         let source: Box<dyn Read> = Box::new(io::empty());
-        RecordReader {
-            name: name.into(),
-            scanner: Scanner::from_bytes(source, bytes),
+        RecordReader::with_scanner(
+            name.into(),
+            Scanner::from_bytes(source, bytes),
             compressed,
-            gzip: false,
-            state: State::TopLevel,
-            scratch: Vec::new(),
-            next_index: 0,
-            top_values: 0,
-            line_mode: false,
-            shape: None,
-            records: 0,
-            started: false,
-            pending: None,
-            head: crate::head::HeadSpans::default(),
-        }
+            false,
+        )
     }
 
     /// The input's name, as used in errors.

@@ -23,8 +23,8 @@ use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use crossbeam_channel::{Receiver, Sender};
 use firebreak_detect::{CorrelationHit, RuleIdx, RuleSet};
 use firebreak_events::{
-    read_file, read_stream, CloudTrailEvent, ErrorLocation, InputFile, ReadError, ReadErrorKind,
-    Record,
+    read_file, read_stream, CloudTrailEvent, ErrorLocation, FileReport, InputFile, ReadError,
+    ReadErrorKind, Record,
 };
 use firebreak_findings::{EventSummary, Finding, FindingKind, RuleInfo};
 use serde_json::json;
@@ -455,22 +455,12 @@ impl<'a> Worker<'a> {
         }
         let mut sink = |record: Record<'_>| self.record(input, &name, &name, &record);
         let report = read_file(file, &mut sink);
-        let summary = InputSummary {
-            name: name.clone(),
-            size: if file.is_stdin() {
-                report.bytes_read
-            } else {
-                file.len
-            },
-            shape: report.shape.map(|s| s.to_string()),
-            records: report.records,
-            ..Default::default()
+        let size = if file.is_stdin() {
+            report.bytes_read
+        } else {
+            file.len
         };
-        (
-            summary,
-            (report.bytes_read, report.bytes_decoded),
-            report.errors,
-        )
+        read_outcome(name, size, report)
     }
 
     fn read_object(
@@ -489,18 +479,7 @@ impl<'a> Worker<'a> {
         }
         let mut sink = |record: Record<'_>| self.record(input, name, name, &record);
         let report = read_stream(name, bytes, &mut sink);
-        let summary = InputSummary {
-            name: name.to_string(),
-            size: bytes.len() as u64,
-            shape: report.shape.map(|s| s.to_string()),
-            records: report.records,
-            ..Default::default()
-        };
-        (
-            summary,
-            (report.bytes_read, report.bytes_decoded),
-            report.errors,
-        )
+        read_outcome(name.to_string(), bytes.len() as u64, report)
     }
 
     fn read_security_lake<R: parquet::file::reader::ChunkReader + 'static>(
@@ -542,6 +521,27 @@ impl<'a> Worker<'a> {
         };
         (summary, (size, size), errors)
     }
+}
+
+/// What a worker reports of a JSON input of `size` bytes (as stored) that the reader
+/// read: its summary, (bytes read, bytes decoded), and the problems met.
+fn read_outcome(
+    name: String,
+    size: u64,
+    report: FileReport,
+) -> (InputSummary, (u64, u64), Vec<ReadError>) {
+    let summary = InputSummary {
+        name,
+        size,
+        shape: report.shape.map(|s| s.to_string()),
+        records: report.records,
+        ..Default::default()
+    };
+    (
+        summary,
+        (report.bytes_read, report.bytes_decoded),
+        report.errors,
+    )
 }
 
 /// Whether a file starts with `PAR1` (Parquet: Security Lake).

@@ -59,9 +59,14 @@ struct Column {
 impl Column {
     fn find(batch: &RecordBatch, path: &[&str]) -> Option<Column> {
         let (first, rest) = path.split_first()?;
-        let mut array = batch.column_by_name(first)?.clone();
+        Column::descend(batch.column_by_name(first)?.clone(), rest)
+    }
+
+    /// The column at `path` below the struct column `array` (the array itself when
+    /// `path` is empty), keeping the structs crossed for their nulls.
+    fn descend(mut array: ArrayRef, path: &[&str]) -> Option<Column> {
         let mut parents = Vec::new();
-        for name in rest {
+        for name in path {
             let child = array.as_struct_opt()?.column_by_name(name)?.clone();
             parents.push(array);
             array = child;
@@ -270,14 +275,7 @@ fn resources(column: &Column, row: usize) -> Option<Value> {
     let items = items.as_struct_opt()?;
     let sub = |path: &[&str]| -> Option<Column> {
         let (first, rest) = path.split_first()?;
-        let mut array = items.column_by_name(first)?.clone();
-        let mut parents = Vec::new();
-        for name in rest {
-            let child = array.as_struct_opt()?.column_by_name(name)?.clone();
-            parents.push(array);
-            array = child;
-        }
-        Some(Column { array, parents })
+        Column::descend(items.column_by_name(first)?.clone(), rest)
     };
     let uid = sub(&["uid"]);
     let kind = sub(&["type"]);
