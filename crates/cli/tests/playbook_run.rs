@@ -4,17 +4,18 @@
 //! playbook's analysis questions answered from the case's data.
 #![cfg(all(feature = "aws", feature = "investigate"))]
 
-#[path = "../../aws/tests/support/moto.rs"]
-mod moto;
+// The moto harness and session helpers are shared with the firebreak-aws tests.
+#[path = "../../aws/tests/common/mod.rs"]
+mod common;
 mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use firebreak_aws::sdk::iam;
-use firebreak_aws::{ConnectOptions, Session};
-use moto::Moto;
+use common::moto::{self, Moto};
+use firebreak_aws::Session;
 use serde_json::Value;
 use support::{stderr, stdout};
 
@@ -35,32 +36,16 @@ impl Env<'_> {
 
     fn firebreak(&self, args: &[&str]) -> Output {
         let role = moto::responder_role(&self.account);
-        Command::new(env!("CARGO_BIN_EXE_firebreak"))
-            .args(args)
-            .args(["--region", "us-east-1", "--role-arn", &role])
-            .env("AWS_ENDPOINT_URL", &self.moto.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+        support::firebreak_on_moto(&self.moto.url, &role, args)
             .env("FIREBREAK_HOME", self.dir.path().join("home"))
-            .env("NO_COLOR", "1")
             .env("USER", "test-responder")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
             .stdin(std::process::Stdio::null())
             .output()
             .expect("run firebreak")
     }
 
     fn session(&self) -> Session {
-        Session::connect(&ConnectOptions {
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(self.moto.url.clone()),
-            static_credentials: Some(("testing".into(), "testing".into())),
-            role_arn: Some(moto::responder_role(&self.account)),
-            ..ConnectOptions::default()
-        })
-        .expect("connect to moto")
+        common::session_in(self.moto, &self.account)
     }
 
     fn iam(&self) -> (Session, iam::Client) {

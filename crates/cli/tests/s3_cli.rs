@@ -2,17 +2,17 @@
 //! moto server: the same findings and the same stored events as from the local files.
 #![cfg(all(feature = "aws", feature = "investigate"))]
 
-#[path = "../../aws/tests/support/moto.rs"]
-mod moto;
+// The moto harness and session helpers are shared with the firebreak-aws tests.
+#[path = "../../aws/tests/common/mod.rs"]
+mod common;
 mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use firebreak_aws::sdk::s3;
-use firebreak_aws::{ConnectOptions, Session};
-use moto::Moto;
+use common::moto::{self, Moto};
 use support::{json_lines, stderr, stdout};
 
 fn p(path: &Path) -> &str {
@@ -20,16 +20,7 @@ fn p(path: &Path) -> &str {
 }
 
 fn firebreak(moto: &Moto, account: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_firebreak"))
-        .args(args)
-        .args(["--region", "us-east-1", "--role-arn", &moto::responder_role(account)])
-        .env("AWS_ENDPOINT_URL", &moto.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
+    support::firebreak_on_moto(&moto.url, &moto::responder_role(account), args)
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run firebreak")
@@ -67,14 +58,7 @@ fn scan_and_ingest_read_an_s3_prefix_like_the_local_files() {
     let out = support::run(&["simulate", "--out", p(&logs), "--events", "3000", "--seed", "3", "--days", "2"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let session = Session::connect(&ConnectOptions {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(moto.url.clone()),
-        static_credentials: Some(("testing".into(), "testing".into())),
-        role_arn: Some(moto::responder_role(&account)),
-        ..ConnectOptions::default()
-    })
-    .expect("connect to moto");
+    let session = common::session_in(moto, &account);
     let client = s3::Client::new(session.sdk_config());
     let bucket = format!("trail-{account}");
     let local = files(&logs);

@@ -12,6 +12,21 @@ pub fn firebreak() -> Command {
     cmd
 }
 
+/// `firebreak ARGS` (see [`firebreak`]) against the moto server at `moto_url`, in
+/// us-east-1, as the responder role `role` reached with moto's test credentials (no
+/// session token, no instance metadata).
+pub fn firebreak_on_moto(moto_url: &str, role: &str, args: &[&str]) -> Command {
+    let mut cmd = firebreak();
+    cmd.args(args)
+        .args(["--region", "us-east-1", "--role-arn", role])
+        .env("AWS_ENDPOINT_URL", moto_url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_SESSION_TOKEN");
+    cmd
+}
+
 /// Runs `firebreak ARGS`, returning its output (never panics on a non-zero exit).
 pub fn run(args: &[&str]) -> Output {
     firebreak()
