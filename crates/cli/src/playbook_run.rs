@@ -394,3 +394,48 @@ pub fn run(args: RunArgs, case: Option<&str>, aws: &crate::AwsArgs) -> anyhow::R
     }
     Ok(if c.failed > 0 { 1 } else { 0 })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use firebreak_playbooks::catalogue::QUERIES;
+    use firebreak_query::{
+        ANOMALY_COLUMNS, NAMED_QUERIES, RESOURCES_COLUMNS, SUMMARY_COLUMNS, TIMELINE_COLUMNS,
+    };
+
+    /// The playbook catalogue (what `playbook lint` checks steps against) and the query
+    /// crate's `run_named` (what a run executes) describe the same queries in two crates
+    /// that do not depend on each other: this keeps them in step.
+    #[test]
+    fn playbook_catalogue_and_named_queries_agree() {
+        let outputs = |name: &str| -> Option<&'static [&'static str]> {
+            match name {
+                "timeline" => Some(TIMELINE_COLUMNS),
+                "summary" => Some(SUMMARY_COLUMNS),
+                "resources" => Some(RESOURCES_COLUMNS),
+                "anomalies" => Some(ANOMALY_COLUMNS),
+                _ => None,
+            }
+        };
+        let named: BTreeSet<&str> = NAMED_QUERIES.iter().map(|q| q.name).collect();
+        let listed: BTreeSet<&str> = QUERIES.iter().map(|q| q.name).collect();
+        assert_eq!(named, listed, "the same queries in both");
+        for spec in QUERIES {
+            let query = NAMED_QUERIES.iter().find(|q| q.name == spec.name).expect("named");
+            let required: BTreeSet<&str> =
+                spec.params.iter().filter(|p| p.required).map(|p| p.name).collect();
+            assert_eq!(required, query.required.iter().copied().collect(), "{}: required", spec.name);
+            for param in spec.params.iter().filter(|p| !p.required) {
+                assert!(query.optional.contains(&param.name), "{}: {} not taken", spec.name, param.name);
+            }
+            if let Some(columns) = outputs(spec.name) {
+                for column in spec.columns {
+                    assert!(columns.contains(column), "{}: no column {column}", spec.name);
+                }
+            } else {
+                assert!(spec.columns.is_empty(), "{}: columns of a free query", spec.name);
+            }
+        }
+    }
+}
