@@ -71,12 +71,6 @@ pub struct KeyMap<V> {
     map: HashMap<PackedKey, V, BuildHasherDefault<KeyHasher>>,
 }
 
-impl<V> Default for KeyMap<V> {
-    fn default() -> Self {
-        KeyMap::with_capacity(0)
-    }
-}
-
 impl<V> KeyMap<V> {
     /// An empty map with room for `capacity` keys.
     pub fn with_capacity(capacity: usize) -> Self {
